@@ -1,0 +1,1 @@
+"""The numerical core: pure functions from sparse arrays to arrays."""

@@ -1,0 +1,1 @@
+"""Reading, checking and writing plan folders and other formats."""
