@@ -4,10 +4,10 @@ validation and the format documentation (DESIGN.md §4)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """What an item is (DESIGN.md §3)."""
 
     PRODUCT = "product"

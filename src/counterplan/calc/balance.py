@@ -98,7 +98,7 @@ def _long(ids: NDArray[np.object_], periods: NDArray[np.object_],
     """(rows × periods) arrays to a long table keyed by (id, period)."""
     n, t = len(ids), len(periods)
     key = "technique" if "level" in values else "item"
-    frame = {key: np.repeat(ids, t), "period": np.tile(periods, n)}
+    frame: dict[str, np.ndarray] = {key: np.repeat(ids, t), "period": np.tile(periods, n)}
     frame.update({name: v.reshape(n * t) for name, v in values.items()})
     return pd.DataFrame(frame)
 

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from counterplan.calc.linear import SolveOptions, SolveReport, solve
-from counterplan.errors import NotInputOutput
+from counterplan.errors import NotInputOutput, SolveFailed
 from counterplan.model import Economy
 from counterplan.schema import PRODUCT
 
@@ -80,7 +80,9 @@ def gross_output(system: IOSystem, final: FloatArray, options: SolveOptions = So
                  ) -> tuple[FloatArray, SolveReport]:
     """Activities x with N x = f: the techniques' levels that deliver exactly the
     final deliveries ``final`` (products of the system × periods)."""
-    return solve(system.net, final, options)
+    x, report = solve(system.net, final, options)
+    _require_non_negative(x, "activity", "final deliveries")
+    return x, report
 
 
 def embodied(system: IOSystem, rows: IntArray, options: SolveOptions = SolveOptions()
@@ -89,7 +91,22 @@ def embodied(system: IOSystem, rows: IntArray, options: SolveOptions = SolveOpti
     of ``rows``: the amount of r needed, directly and through every input of
     every input, per unit of each product delivered to final use."""
     direct = system.requirements[rows].T.toarray() if len(rows) else np.zeros((0, 0))
-    return solve(system.net.T.tocsr(), direct.reshape(len(system.products), len(rows)), options)
+    v, report = solve(system.net.T.tocsr(), direct.reshape(len(system.products), len(rows)),
+                      options)
+    _require_non_negative(v, "embodied amount", "direct requirements")
+    return v, report
+
+
+def _require_non_negative(x: FloatArray, what: str, given: str) -> None:
+    """A productive table turns non-negative data into non-negative results;
+    a negative one means the table is not productive."""
+    scale = float(np.abs(x).max(initial=0.0))
+    if x.size and float(x.min()) < -1e-9 * max(scale, 1.0):
+        raise SolveFailed(
+            f"the table is not productive: non-negative {given} give a negative {what} "
+            f"({float(x.min()):.4g}); some products need, directly or indirectly, more than "
+            "one unit of themselves per unit made. Check the input coefficients in flows.csv"
+        )
 
 
 __all__ = ["IOSystem", "embodied", "gross_output", "io_system"]

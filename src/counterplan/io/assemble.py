@@ -79,13 +79,14 @@ def _periods(manifest: dict[str, Any], problems: Problems) -> list[str]:
                      'write for example periods = ["2026", "2027", "2028"]', raw)
         return ["1"]
     periods = [str(p) for p in raw]
-    seen: set[str] = set()
+    unique: list[str] = []
     for p in periods:
-        if p in seen:
+        if p in unique:
             problems.add(MANIFEST, None, "period listed twice in 'periods'",
                          "list every period once, in order", p)
-        seen.add(p)
-    return periods
+        else:
+            unique.append(p)
+    return unique
 
 
 def _objective(manifest: dict[str, Any], periods: list[str], items: pd.DataFrame,
@@ -132,7 +133,7 @@ def _number_table(raw: object, key: str, allowed: set[str], what: str,
 def _columns(table: RawTable, schema: Table, problems: Problems) -> bool:
     """Is the table there, with its required columns and some rows?"""
     if table.frame is None:
-        if schema.required:
+        if schema.required and table.readable:
             problems.add(table.file, None, "required file is missing",
                          f"create it with the columns {', '.join(schema.column_names)}")
         return False
@@ -191,6 +192,8 @@ def _numbers(table: RawTable, col: str, default: float, problems: Problems, fix:
 def _raw(table: RawTable, col: str) -> pd.Series:
     """A column as read, for quoting values in messages (no conversion)."""
     assert table.frame is not None
+    if col not in table.frame.columns:
+        return pd.Series([""] * len(table), dtype=object)
     return table.frame[col].reset_index(drop=True)
 
 
@@ -225,7 +228,7 @@ def _refs(table: RawTable, col: str, index: pd.Index, what: str, problems: Probl
         values: pd.Series = raw.reset_index(drop=True)
     else:
         values = _text(table, col)
-        codes = index.get_indexer(values)
+        codes = index.get_indexer(pd.Index(values))
     problems.rows(table, codes < 0, f"unknown {what}", fix, values)
     return codes.astype(np.int64)
 
@@ -269,14 +272,14 @@ def _techniques(table: RawTable, units: pd.DataFrame, problems: Problems) -> pd.
     ids = _ids(table, "technique", problems)
     unit_id = _text(table, "unit_id")
     named = (unit_id != "").to_numpy()
-    unknown = named & (units.index.get_indexer(unit_id) < 0)
+    unknown = named & (units.index.get_indexer(pd.Index(unit_id)) < 0)
     problems.rows(table, unknown, "unknown unit_id",
                   "add the unit to units.csv or leave unit_id empty", unit_id)
     lo = _numbers(table, "min", 0.0, problems, "give a finite number, or leave it empty for 0")
     hi = _numbers(table, "max", np.inf, problems,
                   "give a finite number, or leave it empty for no upper bound")
     problems.rows(table, lo < 0, "min is negative", "activity bounds must be >= 0", lo)
-    problems.rows(table, lo > hi, "min is above max", "make min <= max", lo)
+    problems.rows(table, lo > hi, "min is above max", "make min <= max", _raw(table, "min"))
     keep = ~ids.duplicated().to_numpy() & (ids != "").to_numpy()
     frame = pd.DataFrame({
         "name": _text(table, "name").to_numpy(dtype=object),
@@ -324,13 +327,10 @@ def _duplicate_flows(table: RawTable, t: NDArray[np.int64], i: NDArray[np.int64]
     if counts.nnz == ok.sum():
         return  # every pair once: the common case, decided in O(nnz)
     key = pd.DataFrame({"t": t, "i": i, "pos": amount > 0})[ok]
-    groups = key.groupby(["t", "i"], sort=False)
-    size = groups["pos"].transform("size")
-    n_pos = groups["pos"].transform("sum")
-    bad_rows = (size > 2) | ((size == 2) & (n_pos != 1))
-    bad_rows &= key.duplicated(["t", "i"], keep="first")
+    # a second output or a second input of the same item is one too many
+    extra = key.groupby(["t", "i", "pos"], sort=False).cumcount().to_numpy() >= 1
     mask = np.zeros(len(t), dtype=bool)
-    mask[key.index[bad_rows.to_numpy()]] = True
+    mask[key.index[extra]] = True
     problems.rows(table, mask, "duplicate flow for the same technique and item",
                   "list an item at most twice per technique, once as output (+) and once "
                   "as input (-, own use); otherwise add the amounts into one row",
@@ -347,7 +347,7 @@ def _entries(table: RawTable, items: pd.DataFrame, periods: pd.Index, what: str,
     amount = _numbers(table, "amount", np.nan, problems, f"give the {what} as a number >= 0",
                       required=True)
     problems.rows(table, amount < 0, f"{what} is negative", f"give the {what} as a number >= 0",
-                  amount)
+                  _raw(table, "amount"))
     ok = (i >= 0) & (p >= 0) & np.isfinite(amount)
     dup = pd.DataFrame({"i": i, "p": p}).duplicated().to_numpy() & ok
     problems.rows(table, dup, "the same item and period appear twice",
@@ -373,7 +373,7 @@ def _targets(table: RawTable, items: pd.DataFrame, periods: pd.Index,
     weight = _numbers(table, "weight", 1.0, problems, "give a weight >= 0")
     problems.rows(table, weight < 0, "weight is negative", "give a weight >= 0", weight)
     kinds = _kind_codes(items)
-    not_product = ok & (kinds[np.maximum(i, 0)] != PRODUCT)
+    not_product = ok & (kinds[np.maximum(i, 0)] != PRODUCT) & (kinds[np.maximum(i, 0)] >= 0)
     problems.rows(table, not_product, "target for an item that is not a product",
                   "targets are final deliveries of products", _raw(table, "item"))
     unmade = ok & ~not_product & ~made[np.maximum(i, 0)] & (amount > 0)
@@ -385,7 +385,7 @@ def _targets(table: RawTable, items: pd.DataFrame, periods: pd.Index,
 
 
 def _kind_codes(items: pd.DataFrame) -> NDArray[np.int8]:
-    return items["kind"].map(KIND_CODES).fillna(-1).to_numpy(dtype=np.int8)
+    return np.asarray(items["kind"].map(KIND_CODES).fillna(-1), dtype=np.int8)
 
 
 def _no_entries(weighted: bool) -> Entries:

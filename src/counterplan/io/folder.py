@@ -58,6 +58,8 @@ def _read(path: Path) -> tuple[Economy | None, Problems]:
         tables[table.name] = _read_table(path, table, read_problems)
     economy, problems = assemble(manifest, tables, default_name=path.name)
     problems.found[:0] = manifest_problems.found + read_problems.found
+    problems.found = problems.sorted(
+        [MANIFEST] + [f"{t.name}.{ext}" for t in TABLES for ext in ("csv", "parquet")])
     if manifest_problems.errors or read_problems.errors:
         economy = None
     return economy, problems
@@ -101,7 +103,7 @@ def _read_table(path: Path, table: Table, problems: Problems) -> RawTable:
                      "number of fields on every line")
         frame = None
     if frame is None:
-        return RawTable(file, None, np.zeros(0, dtype=np.int64))
+        return RawTable(file, None, np.zeros(0, dtype=np.int64), readable=False)
     frame.columns = [str(c).strip() for c in frame.columns]
     return RawTable(file, frame, np.arange(len(frame), dtype=np.int64) + 2)
 
@@ -115,7 +117,7 @@ def _read_parquet(file: Path, table: Table, problems: Problems) -> RawTable:
     except (OSError, pa.ArrowException) as exc:
         problems.add(file.name, None, f"cannot be read as Parquet: {exc}",
                      "write it again with pandas.DataFrame.to_parquet or pyarrow")
-        return RawTable(file.name, None, np.zeros(0, dtype=np.int64))
+        return RawTable(file.name, None, np.zeros(0, dtype=np.int64), readable=False)
     arrow = arrow.unify_dictionaries().combine_chunks()
     frame = arrow.to_pandas(split_blocks=True, self_destruct=True)
     return RawTable(file.name, frame, np.arange(len(frame), dtype=np.int64) + 1)

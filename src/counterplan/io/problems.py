@@ -22,6 +22,7 @@ class RawTable:
     file: str
     frame: pd.DataFrame | None
     lines: NDArray[np.int64]
+    readable: bool = True  # False when the file exists but could not be parsed
 
     @property
     def present(self) -> bool:
@@ -58,6 +59,11 @@ class Problems:
             self.add(table.file, None,
                      f"{len(where) - ROWS_SHOWN} more rows with the same problem: {message}",
                      fix, None, severity)
+
+    def sorted(self, files: list[str]) -> list[Problem]:
+        """Problems in the order of ``files``, then by line."""
+        order = {f: k for k, f in enumerate(files)}
+        return sorted(self.found, key=lambda p: (order.get(p.file, len(order)), p.line or 0))
 
     @property
     def errors(self) -> list[Problem]:

@@ -1,0 +1,67 @@
+"""Shared fixtures: bundled examples copied to a temporary folder, and a
+builder for small hand-written plan folders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from counterplan.examples import copy_example
+
+MINIMAL = {
+    "economy.toml": 'name = "mini"\nperiods = ["1", "2"]\n',
+    "items.csv": "id,kind,unit,name,depreciation\n"
+                 "bread,product,loaves,bread,\n"
+                 "grain,product,t,grain,\n"
+                 "labour,resource,hours,labour,\n"
+                 "oven,stock,ovens,ovens,0.1\n",
+    "techniques.csv": "id,name,unit_id,min,max\n"
+                      "bakery,bakery,bakers,,\n"
+                      "farm,farm,,,\n",
+    "units.csv": "id,name\nbakers,the bakers' cooperative\n",
+    "flows.csv": "technique,item,amount\n"
+                 "bakery,bread,1\n"
+                 "bakery,grain,-0.5\n"
+                 "bakery,labour,-0.2\n"
+                 "bakery,oven,-0.01\n"
+                 "farm,grain,1\n"
+                 "farm,grain,-0.1\n"
+                 "farm,labour,-1\n",
+    "availability.csv": "item,period,amount\n"
+                        "labour,1,1000\n"
+                        "labour,2,1000\n"
+                        "oven,1,5\n",
+    "targets.csv": "item,period,amount,weight\n"
+                   "bread,1,100,1\n"
+                   "bread,2,110,1\n",
+}
+
+FolderMaker = Callable[..., Path]
+
+
+@pytest.fixture
+def make_folder(tmp_path: Path) -> FolderMaker:
+    """Write the minimal plan folder with some files replaced (None removes one)."""
+
+    def make(name: str = "plan", **files: str | None) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        contents = {**MINIMAL, **{k.replace("_", "."): v for k, v in files.items()}}
+        for file, text in contents.items():
+            if text is not None:
+                (folder / file).write_text(text, encoding="utf-8")
+        return folder
+
+    return make
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Callable[[str], Path]:
+    """Copy a bundled example into a temporary folder."""
+
+    def copy(name: str) -> Path:
+        return copy_example(name, tmp_path / name)
+
+    return copy

@@ -1,0 +1,180 @@
+"""Validation: every problem is reported, each naming the file, the line,
+the value and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import MINIMAL
+from counterplan import InvalidInput, check_folder, read_folder
+from counterplan.errors import Severity
+
+ITEMS = MINIMAL["items.csv"]
+FLOWS = MINIMAL["flows.csv"]
+TECHNIQUES = MINIMAL["techniques.csv"]
+
+# (files to replace, expected "file:line" location or file, expected message, value)
+CASES = {
+    "unknown item in flows": (
+        {"flows_csv": FLOWS + "farm,water,-1\n"}, "flows.csv:9", "unknown item", "water"),
+    "unknown technique in flows": (
+        {"flows_csv": FLOWS + "mill,grain,-1\n"}, "flows.csv:9", "unknown technique", "mill"),
+    "unknown period in targets": (
+        {"targets_csv": "item,period,amount\nbread,1,1\nbread,2031,1\n"},
+        "targets.csv:3", "unknown period", "2031"),
+    "unknown unit": (
+        {"techniques_csv": TECHNIQUES + "mill,mill,millers,,\n"},
+        "techniques.csv:4", "unknown unit_id", "millers"),
+    "unknown item in availability": (
+        {"availability_csv": "item,period,amount\nlabor,1,5\n"},
+        "availability.csv:2", "unknown item", "labor"),
+    "duplicate item id": (
+        {"items_csv": ITEMS + "bread,product,,,\n"}, "items.csv:6", "duplicate item id", "bread"),
+    "duplicate technique id": (
+        {"techniques_csv": TECHNIQUES + "farm,,,,\n"}, "techniques.csv:4",
+        "duplicate technique id", "farm"),
+    "duplicate unit id": (
+        {"units_csv": "id,name\nbakers,a\nbakers,b\n"}, "units.csv:3", "duplicate unit id",
+        "bakers"),
+    "unknown kind": (
+        {"items_csv": ITEMS.replace("grain,product", "grain,prodcut")}, "items.csv:3",
+        "unknown kind", "prodcut"),
+    "non-number": (
+        {"flows_csv": FLOWS.replace("bakery,grain,-0.5", "bakery,grain,-0.5x")},
+        "flows.csv:3", "'amount' is not a finite number", "-0.5x"),
+    "non-finite number": (
+        {"flows_csv": FLOWS.replace("bakery,grain,-0.5", "bakery,grain,inf")},
+        "flows.csv:3", "'amount' is not a finite number", "inf"),
+    "ragged line": (
+        {"flows_csv": FLOWS.replace("bakery,grain,-0.5", "bakery,grain,-0,5")},
+        "flows.csv", "cannot be read as CSV", None),
+    "NaN": (
+        {"availability_csv": "item,period,amount\nlabour,1,NaN\n"},
+        "availability.csv:2", "'amount' is not a finite number", "NaN"),
+    "empty amount": (
+        {"flows_csv": FLOWS.replace("bakery,grain,-0.5", "bakery,grain,")},
+        "flows.csv:3", "'amount' is empty", None),
+    "technique with no output": (
+        {"techniques_csv": TECHNIQUES + "idle,,,,\n"}, "flows.csv",
+        "technique has no output", "idle"),
+    "resource produced": (
+        {"flows_csv": FLOWS + "farm,labour,2\n"}, "flows.csv:9",
+        "a technique produces a resource", "labour"),
+    "target nothing makes": (
+        {"items_csv": ITEMS + "cake,product,,,\n",
+         "targets_csv": "item,period,amount\ncake,1,3\n"},
+        "targets.csv:2", "target for a product that no technique makes", "cake"),
+    "target for a resource": (
+        {"targets_csv": "item,period,amount\nlabour,1,3\n"},
+        "targets.csv:2", "target for an item that is not a product", "labour"),
+    "negative availability": (
+        {"availability_csv": "item,period,amount\nlabour,1,-5\n"},
+        "availability.csv:2", "availability is negative", "-5"),
+    "negative target": (
+        {"targets_csv": "item,period,amount\nbread,1,-5\n"},
+        "targets.csv:2", "target is negative", "-5"),
+    "availability for a product": (
+        {"availability_csv": "item,period,amount\nbread,1,5\n"},
+        "availability.csv:2", "availability given for a product", "bread"),
+    "depreciation above one": (
+        {"items_csv": ITEMS.replace("ovens,0.1", "ovens,1.5")}, "items.csv:5",
+        "depreciation outside [0, 1]", "1.5"),
+    "depreciation below zero": (
+        {"items_csv": ITEMS.replace("ovens,0.1", "ovens,-0.1")}, "items.csv:5",
+        "depreciation outside [0, 1]", "-0.1"),
+    "missing required file": (
+        {"flows_csv": None}, "flows.csv", "required file is missing", None),
+    "missing manifest": (
+        {"economy_toml": None}, "economy.toml", "required file is missing", None),
+    "bad toml": (
+        {"economy_toml": "name = \n"}, "economy.toml", "not valid TOML", None),
+    "missing column": (
+        {"flows_csv": "technique,item\nbakery,bread\n"}, "flows.csv:1",
+        "required column 'amount' is missing", "amount"),
+    "empty table": (
+        {"techniques_csv": "id,name\n"}, "techniques.csv", "table has no rows", None),
+    "empty file": (
+        {"items_csv": ""}, "items.csv", "file is empty", None),
+    "triple flow": (
+        {"flows_csv": FLOWS + "farm,grain,-0.2\n"}, "flows.csv:9",
+        "duplicate flow for the same technique and item", "grain"),
+    "two outputs of the same item": (
+        {"flows_csv": FLOWS + "bakery,bread,2\n"}, "flows.csv:9",
+        "duplicate flow for the same technique and item", "bread"),
+    "min above max": (
+        {"techniques_csv": TECHNIQUES.replace("farm,farm,,,", "farm,farm,,5,2")},
+        "techniques.csv:3", "min is above max", "5"),
+    "unknown objective": (
+        {"economy_toml": 'periods = ["1", "2"]\n[objective]\nkind = "maximum-profit"\n'},
+        "economy.toml", "unknown objective kind", "maximum-profit"),
+    "duplicate period": (
+        {"economy_toml": 'periods = ["1", "2", "2"]\n'}, "economy.toml",
+        "period listed twice", "2"),
+    "duplicate target": (
+        {"targets_csv": "item,period,amount\nbread,1,1\nbread,1,2\n"}, "targets.csv:3",
+        "the same item and period appear twice", "bread"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_problem_is_reported_with_location_value_and_fix(make_folder, case: str) -> None:
+    files, where, message, value = CASES[case]
+    problems = check_folder(make_folder(**files)).errors
+    matching = [p for p in problems if message in p.message]
+    assert matching, f"expected {message!r}, got {[str(p) for p in problems]}"
+    p = matching[0]
+    assert str(p).startswith(where + ":")
+    assert p.fix
+    if value is not None:
+        assert p.value == value
+    with pytest.raises(InvalidInput) as caught:
+        read_folder(make_folder("again", **files))
+    assert message in str(caught.value)
+
+
+def test_every_problem_is_reported_not_only_the_first(make_folder) -> None:
+    folder = make_folder(
+        items_csv=ITEMS.replace("grain,product", "grain,prodcut") + "bread,product,,,\n",
+        flows_csv=FLOWS + "mill,grain,-1\nfarm,water,x\n",
+        targets_csv="item,period,amount\nbread,9,1\n")
+    messages = {p.message for p in check_folder(folder).errors}
+    assert {"unknown kind", "duplicate item id", "unknown technique", "unknown item",
+            "'amount' is not a finite number", "unknown period"} <= messages
+
+
+def test_many_bad_rows_are_counted_not_all_listed(make_folder) -> None:
+    rows = "".join(f"farm,ghost{k},-1\n" for k in range(25))
+    problems = check_folder(make_folder(flows_csv=FLOWS + rows)).errors
+    assert len([p for p in problems if p.message == "unknown item"]) == 10
+    assert any(p.message.startswith("15 more rows") for p in problems)
+
+
+def test_missing_availability_is_a_warning_not_an_error(make_folder) -> None:
+    problems = check_folder(make_folder(availability_csv="item,period,amount\nlabour,1,5\n"))
+    assert not problems.errors
+    (warning,) = problems.warnings
+    assert warning.severity is Severity.WARNING
+    assert warning.value == "labour"
+    assert "no availability in period(s) 2" in warning.message
+    economy = read_folder(make_folder("b", availability_csv="item,period,amount\nlabour,1,5\n"))
+    assert economy.availability_array()[2].tolist() == [5.0, 0.0]
+
+
+def test_unknown_column_is_a_warning(make_folder) -> None:
+    problems = check_folder(make_folder(units_csv="id,name,colour\nbakers,b,red\n"))
+    assert not problems.errors
+    assert [p.value for p in problems.warnings] == ["colour"]
+
+
+def test_a_missing_folder_is_an_error(tmp_path: Path) -> None:
+    (p,) = check_folder(tmp_path / "nowhere").errors
+    assert "plan folder not found" in p.message
+
+
+def test_the_examples_have_no_problems(example) -> None:
+    from counterplan.examples import names
+
+    for name in names():
+        assert check_folder(example(name)).found == []
