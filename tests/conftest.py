@@ -3,10 +3,12 @@ builder for small hand-written plan folders."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from counterplan.examples import copy_example
 
@@ -65,3 +67,8 @@ def example(tmp_path: Path) -> Callable[[str], Path]:
         return copy_example(name, tmp_path / name)
 
     return copy
+
+
+# Property tests are derandomised in CI so that a run is reproducible.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
