@@ -7,10 +7,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import settings
 
 from counterplan.examples import copy_example
+from counterplan.model import Economy
 
 MINIMAL = {
     "economy.toml": 'name = "mini"\nperiods = ["1", "2"]\n',
@@ -72,3 +75,44 @@ def example(tmp_path: Path) -> Callable[[str], Path]:
 # Property tests are derandomised in CI so that a run is reproducible.
 settings.register_profile("ci", derandomize=True, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def economy_from(periods: list[str], **tables: pd.DataFrame | None) -> Economy:
+    """Build an economy from data frames shaped like the plan folder's tables
+    (through the same validation as a folder)."""
+    from counterplan.io.assemble import assemble
+    from counterplan.io.problems import RawTable
+
+    raw = {}
+    for name in ("items", "techniques", "flows", "availability", "targets", "units"):
+        frame = tables.get(name)
+        raw[name] = RawTable(f"{name}.csv", frame,
+                             np.arange(0 if frame is None else len(frame)) + 2)
+    economy, problems = assemble({"periods": periods}, raw)
+    problems.raise_if_errors()
+    assert economy is not None
+    return economy
+
+
+def machine_economy(rates: list[list[float]], machines: list[float]) -> Economy:
+    """Kantorovich's machine problem: rates[k][m] pieces of part k per day on
+    machine type m, machines[m] machines; one of each part per complete set."""
+    n_parts, n_types = len(rates), len(machines)
+    parts = [f"part-{k + 1}" for k in range(n_parts)]
+    types = [f"machine-{m + 1}" for m in range(n_types)]
+    techniques = [f"{t}-{p}" for p in parts for t in types]
+    flows = pd.DataFrame({
+        "technique": techniques * 2,
+        "item": [p for p in parts for _ in types] + [t for _ in parts for t in types],
+        "amount": [float(r) for row in rates for r in row] + [-1.0] * len(techniques),
+    })
+    flows = flows[flows["amount"] != 0]
+    return economy_from(
+        ["1"],
+        items=pd.DataFrame({"id": parts + types,
+                            "kind": ["product"] * n_parts + ["resource"] * n_types}),
+        techniques=pd.DataFrame({"id": techniques}),
+        flows=flows,
+        availability=pd.DataFrame({"item": types, "period": "1", "amount": machines}),
+        targets=pd.DataFrame({"item": parts, "period": "1", "amount": 1.0}),
+    )

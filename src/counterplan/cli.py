@@ -185,6 +185,52 @@ def _write_table(table: pd.DataFrame, out: Path) -> None:
 
 
 @app.command()
+def solve(
+    folder: Folder,
+    out: Annotated[Path | None, typer.Option("--out", "-o",
+                                             help="folder for the solved plan")] = None,
+    objective: Annotated[str | None, typer.Option(
+        help="kantorovich, harmony or min-resource (default: economy.toml's)")] = None,
+    algorithm: Annotated[str, typer.Option(
+        help="auto (by size), simplex, ipm or pdlp")] = "auto",
+    time_limit: Annotated[float | None, typer.Option(help="seconds")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """The optimal plan over all periods, with the valuation of every product,
+    resource and stock (the duals)."""
+    from counterplan.plan import OBJECTIVES, PlanOptions, SolverOptions, write_plan
+    from counterplan.plan import solve as solve_plan
+
+    console.quiet = quiet
+    if objective is not None and objective not in OBJECTIVES:
+        raise CounterplanError(f"unknown --objective {objective!r}; use one of "
+                               f"{', '.join(OBJECTIVES)}")
+    if algorithm not in ("auto", "simplex", "ipm", "pdlp"):
+        raise CounterplanError(f"unknown --algorithm {algorithm!r}; use auto, simplex, "
+                               "ipm or pdlp")
+    economy = _read(folder)
+    options = PlanOptions(solver=SolverOptions(algorithm=algorithm,  # type: ignore[arg-type]
+                                               time_limit=time_limit, log=not quiet))
+    plan = solve_plan(economy, objective, options)
+    out = out or folder.with_name(folder.name + "-plan")
+    write_plan(plan, out)
+    console.say(f"{economy!r}")
+    console.say(f"{plan.status}: {plan.objective} objective {plan.value:.6g} "
+                f"(HiGHS {plan.info.algorithm}, build {plan.info.build_seconds:.2f} s, "
+                f"solve {plan.info.solve_seconds:.2f} s)")
+    if plan.lambdas is not None:
+        lambdas = ", ".join(f"{p} {v:.6g}" for p, v in zip(economy.periods, plan.lambdas,
+                                                          strict=True))
+        console.say(f"complete sets of the targets (lambda) per period: {lambdas}")
+    top = plan.resources_table().sort_values("valuation", ascending=False).head(5)
+    if len(top) and top["valuation"].iloc[0] > 0:
+        console.say("highest valuations of resources and stocks:")
+        console.say(top.to_string(index=False))
+    console.say(f"wrote {out}/summary.json, activity.csv, fulfilment.csv, balance.csv, "
+                "resources.csv")
+
+
+@app.command()
 def example(
     name: Annotated[str, typer.Argument(help="example name, or 'list' to list them")],
     folder: Annotated[Path | None, typer.Argument(help="where to write its plan folder")] = None,

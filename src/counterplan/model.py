@@ -9,6 +9,7 @@ are positive, inputs negative.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -173,6 +174,20 @@ class Economy:
     def availability_array(self) -> FloatArray:
         """Availability R as an (items × periods) array (zero where none)."""
         return self.availability.dense(self.n_items, self.n_periods)
+
+    def content_hash(self) -> str:
+        """SHA-256 of everything that defines the economy (not its row order)."""
+        h = hashlib.sha256()
+        for text in (self.name, self.description, "\x1f".join(self.periods),
+                     repr(sorted(self.objective.weights.items())),
+                     repr(sorted(self.objective.resources.items())), self.objective.kind):
+            h.update(text.encode("utf-8") + b"\x1e")
+        for frame in (self.items, self.techniques, self.units):
+            h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+        for arrays in (_canon_flows(self.flows), _canon(self.availability), _canon(self.targets)):
+            for a in arrays:
+                h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()
 
     # -- equality (for round trips) ------------------------------------------
     def __eq__(self, other: object) -> bool:

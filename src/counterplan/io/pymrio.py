@@ -4,11 +4,10 @@
 or Parquet, with pandas only; :func:`from_pymrio` takes a live ``IOSystem``;
 :func:`to_pymrio` turns an economy in input-output form back into one.
 
-The folder: ``file_parameters.json`` lists each account's file with its
-number of index columns and header rows (txt tables are tab-separated, floats
-written with 12 significant digits; Parquet keeps the index in pandas
-metadata); ``metadata.json`` holds the name and description.  Each extension
-is a subfolder with its own ``file_parameters.json`` (systemtype "Extension").
+The folder: ``file_parameters.json`` gives each account's file and its numbers
+of index columns and header rows (txt: tab-separated, 12 significant digits;
+Parquet: index in the pandas metadata); ``metadata.json`` the name and
+description; each extension is a subfolder with its own file_parameters.json.
 
 The mapping, for every (region, sector) j with gross output x_j:
 
@@ -47,7 +46,6 @@ from counterplan.errors import CounterplanError, InvalidInput
 from counterplan.io.assemble import assemble
 from counterplan.io.problems import Problems, RawTable
 from counterplan.model import Economy
-from counterplan.schema import RESOURCE
 
 if TYPE_CHECKING:
     import pymrio
@@ -117,7 +115,7 @@ def from_pymrio(io_system: Any, *, clip_negative: bool = False) -> Economy:
     if not hasattr(io_system, "get_extensions"):
         raise CounterplanError(f"expected a pymrio IOSystem, got {type(io_system).__name__}")
     frames = {k: getattr(io_system, k, None) for k in ("Z", "A", "x", "Y", "unit")}
-    names = sorted(io_system.get_extensions(instance_names=True))
+    names = sorted(io_system.get_extensions())  # attribute names, as save_all uses
     for name in names:
         extension = getattr(io_system, name)
         frames[f"{name}/F"], frames[f"{name}/unit"] = extension.F, extension.unit
@@ -125,13 +123,9 @@ def from_pymrio(io_system: Any, *, clip_negative: bool = False) -> Economy:
         name=str(getattr(io_system, "name", None) or "pymrio"),
         description=str(getattr(getattr(io_system, "meta", None), "description", None) or ""),
         origin="the IOSystem", extensions=names, labels={}, default_label="IOSystem.{}",
-        readers={k: partial(_as_frame, v) for k, v in frames.items()
-                 if isinstance(v, pd.DataFrame | pd.Series)},
+        readers={k: partial(pd.DataFrame, v) for k, v in frames.items()
+                 if isinstance(v, pd.DataFrame | pd.Series)},  # a Series is one column
     ), clip_negative)
-
-
-def _as_frame(v: pd.DataFrame | pd.Series) -> pd.DataFrame:
-    return v.to_frame() if isinstance(v, pd.Series) else v
 
 
 def _folder_source(folder: Path) -> _Source:
@@ -249,14 +243,14 @@ def _matrix(src: _Source, key: str, rows: NDArray[np.object_] | None,
     if r is not None or c is not None:
         values = values[np.ix_(np.arange(len(row_ids)) if r is None else r,
                                np.arange(len(col_ids)) if c is None else c)]
+    row_ids = row_ids if rows is None else rows
     bad = np.argwhere(~np.isfinite(values))
     if len(bad):
-        i, j = bad[0]
-        got = row_ids if rows is None else rows
+        col = (col_ids if cols is None else cols)[bad[0, 1]]
         raise _fail(label, f"{len(bad)} empty or non-finite value(s), the first at row "
-                    f"{got[i]}, column {(col_ids if cols is None else cols)[j]}",
-                    "give every entry as a finite number (0 where nothing flows)", values[i, j])
-    return values, (row_ids if rows is None else rows)
+                    f"{row_ids[bad[0, 0]]}, column {col}",
+                    "give every entry as a finite number (0 where nothing flows)")
+    return values, row_ids
 
 
 def _positions(have: NDArray[np.object_], want: NDArray[np.object_] | None, label: str,
@@ -272,8 +266,9 @@ def _positions(have: NDArray[np.object_], want: NDArray[np.object_] | None, labe
     missing, extra = want[pos < 0], index.difference(pd.Index(want))
     if len(missing) or len(extra):
         shown = ", ".join(map(str, [*missing[:SHOWN], *extra[:SHOWN]]))
-        raise _fail(label, f"its {axis}s are not the sectors of {src.where('x')} / "
-                    f"{src.where('Z')}: {len(missing)} missing, {len(extra)} unknown",
+        first = src.where("x" if src.has("x") else "Z")
+        raise _fail(label, f"its {axis}s are not the sectors listed in {first}: "
+                    f"{len(missing)} missing, {len(extra)} unknown",
                     "every account must list the same regions and sectors", shown)
     return pos
 
@@ -386,8 +381,9 @@ def _tables(origin: str, sectors: NDArray[np.object_], units: NDArray[np.object_
             "unit": np.concatenate([units, *(r.units for r in resources)])}),
         "techniques": pd.DataFrame({"id": sectors}),
         "flows": _flows(pd.Index(sectors, dtype=object), item_ids, a, resources),
-        "availability": pd.DataFrame({"item": item_ids[n:], "period": PERIOD, "amount":
-                                      np.concatenate([[0.0][:0], *(r.total for r in resources)])}),
+        "availability": pd.DataFrame({
+            "item": item_ids[n:], "period": PERIOD,
+            "amount": np.concatenate([np.zeros(0), *(r.total for r in resources)])}),
         "targets": pd.DataFrame({"item": sectors[made], "period": PERIOD, "amount": y[made]}),
     }
     tables = {k: RawTable(f"{origin}: {k}", v, np.arange(len(v), dtype=np.int64) + 1)
@@ -418,11 +414,12 @@ def _flows(sectors: pd.Index, items: pd.Index, a: sp.coo_matrix,
 def to_pymrio(economy: Economy, period: str | None = None) -> pymrio.IOSystem:
     """A ``pymrio.IOSystem`` of an economy in input-output form, for ``period``
     (default: the only one): x = gross output delivering the targets, Z =
-    A·diag(x), Y = the targets as one final-demand column, and one extension
-    ``resources`` with F = what each sector uses of each resource (stocks have
-    no pymrio counterpart and are left out).  Region and sector come from
-    splitting product ids at the first '/' (the economy's name as region
-    where there is none).  Z, A and F are dense, as pymrio holds them."""
+    A·diag(x), Y = the targets as one final-demand column (region: the
+    economy's name), and one extension ``resources`` with F = each sector's use
+    of each resource (stocks have no pymrio counterpart and are left out).
+    Region and sector come from splitting product ids at the first '/' (the
+    economy's name as region where there is none).  Z, A and F are dense, as
+    pymrio holds them."""
     try:
         import pymrio
     except ImportError:
@@ -436,29 +433,26 @@ def to_pymrio(economy: Economy, period: str | None = None) -> pymrio.IOSystem:
             f"{len(unmade)} product(s) are made by no technique, e.g. "
             f"{', '.join(map(str, economy.items.index[unmade[:SHOWN]]))}: pymrio needs "
             "one sector per product; add a technique for each or remove them")
-    activity, _ = gross_output(system, economy.target_array()[system.products, t])
-    p, j = system.products, system.techniques
-    made = np.asarray(economy.output_matrix.tocsr()[p][:, j].diagonal()).ravel()
-    inputs = economy.input_matrix.tocsr()[p][:, j]
-    r = economy.items_of_kind(RESOURCE)
+    p, j, r = system.products, system.techniques, economy.resources
+    final = economy.target_array()[p, t]
+    activity, _ = gross_output(system, final)
+    made = economy.output_matrix.tocsr()[p][:, j].diagonal()
+    use = economy.input_matrix.tocsr()
     sectors = _regions_sectors(economy.items.index[p].to_numpy(dtype=object), economy.name)
-    resources = pd.Index(economy.items.index[r].astype(str), name="resource")
-    frame = lambda m, rows: pd.DataFrame(np.asarray(m), index=rows, columns=sectors)  # noqa: E731
+    names = pd.Index(economy.items.index[r].astype(str), name="resource")
+    units = economy.items["unit"].to_numpy(dtype=object)
+    columns = pd.MultiIndex.from_tuples([(economy.name, "final demand")],
+                                        names=["region", "category"])
     return pymrio.IOSystem(
-        Z=frame((inputs @ sp.diags(activity)).toarray(), sectors),
-        A=frame((inputs @ sp.diags(1.0 / made)).toarray(), sectors),
+        Z=pd.DataFrame((use[p][:, j] @ sp.diags(activity)).toarray(), sectors, sectors),
+        A=pd.DataFrame((use[p][:, j] @ sp.diags(1.0 / made)).toarray(), sectors, sectors),
         x=pd.DataFrame({"indout": made * activity}, index=sectors),
-        Y=pd.DataFrame(economy.target_array()[p, t][:, None], index=sectors,
-                       columns=pd.MultiIndex.from_tuples([(economy.name, "final demand")],
-                                                         names=["region", "category"])),
-        unit=pd.DataFrame({"unit": economy.items["unit"].to_numpy(dtype=object)[p]},
-                          index=sectors),
+        Y=pd.DataFrame(final[:, None], index=sectors, columns=columns),
+        unit=pd.DataFrame({"unit": units[p]}, index=sectors),
         name=economy.name, description=economy.description,
-        resources={"name": "resources",
-                   "F": frame((economy.input_matrix.tocsr()[r][:, j]
-                               @ sp.diags(activity)).toarray(), resources),
-                   "unit": pd.DataFrame({"unit": economy.items["unit"].to_numpy(
-                       dtype=object)[r]}, index=resources)},
+        resources={"name": "resources", "unit": pd.DataFrame({"unit": units[r]}, index=names),
+                   "F": pd.DataFrame((use[r][:, j] @ sp.diags(activity)).toarray(), names,
+                                     sectors)},
     )
 
 

@@ -1,0 +1,94 @@
+"""Optimal plans: build the LP of every constraint family, solve it with
+HiGHS, and read the plan and its valuations back through the registry.
+
+    from counterplan.plan import solve
+    plan = solve(economy, objective="kantorovich")
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from counterplan.model import Economy
+from counterplan.plan.build import LP
+from counterplan.plan.diagnose import (
+    PlanInfeasible,
+    PlanUnbounded,
+    check_deliverable,
+    explain_infeasible,
+    explain_unbounded,
+)
+from counterplan.plan.highs import Solution, SolverOptions, Status, run_highs
+from counterplan.plan.objectives import OBJECTIVES, HarmonyOptions, build_lp, harmony
+from counterplan.plan.result import Plan, SolveInfo, valuations_from_duals, write_plan
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Options of :func:`solve`: the solver's and the harmony approximation's."""
+
+    solver: SolverOptions = field(default_factory=SolverOptions)
+    harmony: HarmonyOptions = field(default_factory=HarmonyOptions)
+    #: min-resource: weights of the resources to economise (default: economy.toml's)
+    resources: dict[str, float] | None = None
+
+
+def solve(economy: Economy, objective: str | None = None,
+          options: PlanOptions = PlanOptions()) -> Plan:
+    """The optimal plan of ``economy`` under ``objective`` (default: the one in
+    economy.toml).  Raises :class:`PlanInfeasible` or :class:`PlanUnbounded`
+    with an explanation when there is none."""
+    from counterplan import __version__
+
+    kind = objective or economy.objective.kind
+    check_deliverable(economy)
+    start = time.perf_counter()
+    lp = build_lp(economy, kind, options.harmony, options.resources)
+    build_seconds = time.perf_counter() - start
+    solution = run_highs(lp, options.solver)
+    if solution.status in (Status.UNBOUNDED, Status.INFEASIBLE_OR_UNBOUNDED) and \
+            kind != "min-resource":
+        raise explain_unbounded(economy, _unbounded_periods(economy, lp))
+    if solution.status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED):
+        raise explain_infeasible(economy, lp, options.solver)
+    info = SolveInfo(
+        solver=solution.solver, algorithm=solution.algorithm, build_seconds=build_seconds,
+        solve_seconds=solution.seconds, iterations=solution.iterations,
+        input_hash=economy.content_hash(), version=__version__,
+        options={"objective": kind, **asdict(options)},
+    )
+    return _plan(economy, kind, lp, solution, info)
+
+
+def _unbounded_periods(economy: Economy, lp: LP) -> list[int]:
+    lam = lp.cols.get("lambda")
+    if lam is None:
+        return []
+    return [int(t) for t in lam.period if np.isinf(lp.col_upper[lam.start + t])]
+
+
+def _plan(economy: Economy, kind: str, lp: LP, solution: Solution, info: SolveInfo) -> Plan:
+    t = economy.n_periods
+    activity = lp.cols.get("activity")
+    level = lp.cols.get("level")
+    assert activity is not None and level is not None
+    x = solution.x
+    lam = lp.cols.get("lambda")
+    return Plan(
+        economy=economy, objective=kind, status=str(solution.status),
+        value=solution.objective,
+        lambdas=None if lam is None else x[lam.slice].copy(),
+        activity=np.maximum(x[activity.slice].reshape(t, -1).T, 0.0),
+        levels=x[level.slice].reshape(t, -1).T.copy(),
+        valuations=valuations_from_duals(lp, solution.row_dual, economy),
+        info=info,
+    )
+
+
+__all__ = [
+    "OBJECTIVES", "HarmonyOptions", "Plan", "PlanInfeasible", "PlanOptions", "PlanUnbounded",
+    "SolverOptions", "harmony", "solve", "write_plan",
+]

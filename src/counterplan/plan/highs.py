@@ -1,0 +1,136 @@
+"""The solver interface: HiGHS through highspy, fed the sparse matrix directly
+(no modelling layer, no per-nonzero Python loop)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+import highspy
+import numpy as np
+from numpy.typing import NDArray
+
+from counterplan.plan.build import LP
+
+Algorithm = Literal["auto", "simplex", "ipm", "pdlp"]
+FloatArray = NDArray[np.float64]
+
+#: Up to this many nonzeros the simplex method; up to IPM_LIMIT interior point; above, PDLP.
+SIMPLEX_LIMIT = 200_000
+IPM_LIMIT = 3_000_000
+
+
+class Status(StrEnum):
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    INFEASIBLE_OR_UNBOUNDED = "infeasible-or-unbounded"
+    TIME_LIMIT = "time-limit"
+    ITERATION_LIMIT = "iteration-limit"
+    ERROR = "error"
+
+
+_STATUS = {
+    highspy.HighsModelStatus.kOptimal: Status.OPTIMAL,
+    highspy.HighsModelStatus.kInfeasible: Status.INFEASIBLE,
+    highspy.HighsModelStatus.kUnbounded: Status.UNBOUNDED,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: Status.INFEASIBLE_OR_UNBOUNDED,
+    highspy.HighsModelStatus.kTimeLimit: Status.TIME_LIMIT,
+    highspy.HighsModelStatus.kIterationLimit: Status.ITERATION_LIMIT,
+}
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """How HiGHS runs: the algorithm (``auto`` chooses by size), a time limit in
+    seconds, whether to show its log, and the optimality tolerance."""
+
+    algorithm: Algorithm = "auto"
+    time_limit: float | None = None
+    log: bool = False
+    tolerance: float = 1e-7
+
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    status: Status
+    objective: float
+    x: FloatArray
+    row_dual: FloatArray
+    col_dual: FloatArray
+    algorithm: str
+    seconds: float
+    iterations: int
+    solver: str
+
+
+def choose_algorithm(lp: LP, algorithm: Algorithm) -> str:
+    if algorithm != "auto":
+        return algorithm
+    nnz = lp.matrix.nnz
+    return "simplex" if nnz <= SIMPLEX_LIMIT else "ipm" if nnz <= IPM_LIMIT else "pdlp"
+
+
+def run_highs(lp: LP, options: SolverOptions = SolverOptions()) -> Solution:
+    """Solve ``lp`` with HiGHS; duals are returned as HiGHS reports them."""
+    h = _new_highs(options.log)
+    algorithm = choose_algorithm(lp, options.algorithm)
+    h.setOptionValue("solver", algorithm)
+    if options.time_limit is not None:
+        h.setOptionValue("time_limit", float(options.time_limit))
+    for name in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+        h.setOptionValue(name, options.tolerance)
+    if algorithm == "pdlp":
+        h.setOptionValue("pdlp_optimality_tolerance", max(options.tolerance, 1e-7))
+    m = lp.matrix.tocsc()
+    m.sort_indices()
+    h.passModel(
+        int(m.shape[1]), int(m.shape[0]), int(m.nnz), 1, -1 if lp.sense > 0 else 1, 0.0,
+        np.ascontiguousarray(lp.cost, dtype=float), _finite(lp.col_lower), _finite(lp.col_upper),
+        _finite(lp.row_lower), _finite(lp.row_upper),
+        m.indptr.astype(np.int32), m.indices.astype(np.int32), m.data.astype(float),
+        np.zeros(m.shape[1], dtype=np.int32),
+    )
+    start = time.perf_counter()
+    h.run()
+    seconds = time.perf_counter() - start
+    status = _STATUS.get(h.getModelStatus(), Status.ERROR)
+    solution, info = h.getSolution(), h.getInfo()
+    n_rows = m.shape[0]
+    x = np.asarray(solution.col_value, dtype=float) if solution.value_valid else \
+        np.zeros(m.shape[1])
+    row_dual = np.asarray(solution.row_dual, dtype=float) if solution.dual_valid else \
+        np.zeros(n_rows)
+    col_dual = np.asarray(solution.col_dual, dtype=float) if solution.dual_valid else \
+        np.zeros(m.shape[1])
+    iterations = int(max(info.simplex_iteration_count, info.ipm_iteration_count,
+                         info.pdlp_iteration_count, 0))
+    return Solution(status, float(info.objective_function_value), x, row_dual, col_dual,
+                    algorithm, seconds, iterations, f"HiGHS {h.version()}")
+
+
+def _new_highs(log: bool) -> highspy.Highs:
+    """A HiGHS instance; without ``log`` even its start-up banner is silenced
+    (it writes to the process's standard output directly)."""
+    if log:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return h
+
+
+def _finite(a: FloatArray) -> FloatArray:
+    """HiGHS reads ±1e30 and beyond as infinite."""
+    return np.clip(np.asarray(a, dtype=float), -highspy.kHighsInf, highspy.kHighsInf)
