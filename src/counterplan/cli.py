@@ -231,6 +231,18 @@ def solve(
 
 
 @app.command()
+def plot(
+    plan_folder: Annotated[Path, typer.Argument(help="a solved-plan folder (from solve)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="picture: .png, .svg or .html")],
+) -> None:
+    """Draw a solved plan: fulfilment, resource use, investment, valuations."""
+    from counterplan.plan.plot import write_picture
+
+    write_picture(plan_folder, out)
+    typer.echo(f"wrote {out}")
+
+
+@app.command()
 def example(
     name: Annotated[str, typer.Argument(help="example name, or 'list' to list them")],
     folder: Annotated[Path | None, typer.Argument(help="where to write its plan folder")] = None,

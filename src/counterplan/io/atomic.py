@@ -26,6 +26,9 @@ def staged_file(path: Path) -> Iterator[Path]:
         raise CounterplanError(f"cannot write {path}: {exc.strerror}") from None
     os.close(fd)
     tmp = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
     try:
         yield tmp
         os.replace(tmp, path)

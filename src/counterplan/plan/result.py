@@ -123,6 +123,16 @@ class Plan:
                               "valuation": self.valuations["stock-use"]})
         return pd.concat([resources, stocks], ignore_index=True)
 
+    def stocks_table(self) -> pd.DataFrame:
+        """Per stock and period: level, additions made by techniques (available
+        from the next period), capacity used, and the valuation of one more
+        unit arriving."""
+        e = self.economy
+        s = e.stocks
+        added = np.asarray(e.output_matrix.tocsr()[s] @ self.activity)
+        return _long(e, s, {"level": self.levels, "added": added, "used": self.use()[s],
+                            "valuation": self.valuations["stock-level"]})
+
     def summary(self) -> dict[str, Any]:
         lambdas = None if self.lambdas is None else dict(
             zip(self.economy.periods, map(float, self.lambdas), strict=True))
@@ -170,7 +180,8 @@ def valuations_from_duals(lp: LP, row_dual: FloatArray, economy: Economy
 
 def write_plan(plan: Plan, out: str | Path) -> Path:
     """Write the solved-plan folder: summary.json, activity.csv,
-    fulfilment.csv, balance.csv, resources.csv."""
+    fulfilment.csv, balance.csv, resources.csv, and stocks.csv when the
+    economy has stocks."""
     out = Path(out)
     with staged_folder(out) as tmp:
         (tmp / "summary.json").write_text(json.dumps(plan.summary(), indent=2) + "\n",
@@ -179,4 +190,6 @@ def write_plan(plan: Plan, out: str | Path) -> Path:
         plan.fulfilment_table().to_csv(tmp / "fulfilment.csv", index=False)
         plan.balance_table().to_csv(tmp / "balance.csv", index=False)
         plan.resources_table().to_csv(tmp / "resources.csv", index=False)
+        if len(plan.economy.stocks):
+            plan.stocks_table().to_csv(tmp / "stocks.csv", index=False)
     return out

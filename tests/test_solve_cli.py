@@ -1,0 +1,101 @@
+"""`counterplan solve` and `counterplan plot`, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_cli import run
+
+
+def test_solve_writes_the_solved_plan_folder(tmp_path: Path) -> None:
+    run("example", "kantorovich-1939", tmp_path / "k")
+    out = run("solve", tmp_path / "k", "--out", tmp_path / "plan", "--quiet")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads((tmp_path / "plan" / "summary.json").read_text())
+    assert summary["status"] == "optimal"
+    assert summary["objective"] == {"kind": "kantorovich", "value": pytest.approx(86 + 2 / 3)}
+    assert summary["lambda"] == {"day": pytest.approx(86 + 2 / 3)}
+    assert summary["solver"]["name"].startswith("HiGHS")
+    assert set(summary["seconds"]) == {"build", "solve"}
+    assert len(summary["input_hash"]) == 64
+    assert summary["counterplan_version"]
+    resources = pd.read_csv(tmp_path / "plan" / "resources.csv")
+    assert list(resources.columns) == ["item", "period", "available", "used", "valuation"]
+    assert resources.set_index("item")["valuation"].to_dict() == pytest.approx(
+        {"milling": 20 / 3, "turret": 40 / 3, "automatic": 80 / 3})
+    balance = pd.read_csv(tmp_path / "plan" / "balance.csv")
+    assert list(balance.columns) == ["item", "period", "supply", "use", "final", "surplus",
+                                     "valuation"]
+    fulfilment = pd.read_csv(tmp_path / "plan" / "fulfilment.csv")
+    assert list(fulfilment.columns) == ["item", "period", "target", "delivered", "ratio"]
+    activity = pd.read_csv(tmp_path / "plan" / "activity.csv")
+    assert list(activity.columns) == ["technique", "period", "level"]
+
+
+def test_the_same_input_gives_the_same_hash(tmp_path: Path) -> None:
+    run("example", "textbook", tmp_path / "a")
+    run("example", "textbook", tmp_path / "b")
+    for name in "ab":
+        assert run("solve", tmp_path / name, "--out", tmp_path / f"{name}-plan", "-q"
+                   ).returncode == 0
+    hashes = {json.loads((tmp_path / f"{n}-plan" / "summary.json").read_text())["input_hash"]
+              for n in "ab"}
+    assert len(hashes) == 1
+
+
+def test_the_objective_option_wins_over_the_manifest(tmp_path: Path) -> None:
+    run("example", "kantorovich-1939", tmp_path / "k")
+    assert run("solve", tmp_path / "k", "--out", tmp_path / "p", "--objective", "harmony",
+               "-q").returncode == 0
+    summary = json.loads((tmp_path / "p" / "summary.json").read_text())
+    assert summary["objective"]["kind"] == "harmony"
+
+
+def test_an_impossible_plan_exits_non_zero_with_the_conflict(tmp_path: Path) -> None:
+    run("example", "textbook", tmp_path / "t")
+    folder = tmp_path / "t"
+    (folder / "availability.csv").write_text("item,period,amount\nlabour,1,400\n")
+    out = run("solve", folder, "--out", tmp_path / "p", "-q")
+    assert out.returncode == 1
+    assert "cannot be made" in out.stderr and "labour in 1" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--objective", "profit"], "unknown --objective 'profit'"),
+    (["--algorithm", "magic"], "unknown --algorithm 'magic'"),
+])
+def test_bad_options_are_refused(tmp_path: Path, args: list[str], message: str) -> None:
+    run("example", "textbook", tmp_path / "t")
+    out = run("solve", tmp_path / "t", "--out", tmp_path / "p", *args)
+    assert out.returncode == 1 and message in out.stderr
+
+
+@pytest.mark.parametrize("suffix", [".png", ".html", ".svg"])
+def test_plot_draws_a_solved_plan(tmp_path: Path, suffix: str) -> None:
+    run("example", "kantorovich-1939", tmp_path / "k")
+    run("solve", tmp_path / "k", "--out", tmp_path / "plan", "-q")
+    out = run("plot", tmp_path / "plan", "--out", tmp_path / f"plan{suffix}")
+    assert out.returncode == 0, out.stderr
+    data = (tmp_path / f"plan{suffix}").read_bytes()
+    if suffix == ".png":
+        assert data.startswith(b"\x89PNG") and len(data) > 20_000
+    else:
+        text = data.decode()
+        assert "<svg" in text and "Highest valuations" in text
+        if suffix == ".html":
+            assert "automatic" in text and "<script" not in text and "http" not in \
+                text.split("<svg")[0]
+
+
+def test_plot_refuses_a_folder_that_is_not_a_plan(tmp_path: Path) -> None:
+    run("example", "textbook", tmp_path / "t")
+    out = run("plot", tmp_path / "t", "--out", tmp_path / "x.png")
+    assert out.returncode == 1
+    assert "not a solved-plan folder" in out.stderr
+    out = run("plot", tmp_path / "t", "--out", tmp_path / "x.pdf")
+    assert out.returncode == 1 and ".png, .svg or .html" in out.stderr
