@@ -14,13 +14,13 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from counterplan.errors import CounterplanError  # noqa: E402
-from counterplan.io.atomic import staged_file  # noqa: E402
+from counterplan.errors import CounterplanError
+from counterplan.io.atomic import staged_file
 
 SHOWN = 12
 
@@ -33,16 +33,19 @@ def read_plan_folder(folder: Path) -> dict[str, Any]:
         raise CounterplanError(
             f"{folder} is not a solved-plan folder ({', '.join(missing)} missing); "
             "make one with `counterplan solve DIR --out PLAN_DIR`")
-    read = {"dtype": {"period": str, "item": str}}
     tables: dict[str, Any] = {
         "summary": json.loads((folder / "summary.json").read_text(encoding="utf-8")),
-        "fulfilment": pd.read_csv(folder / "fulfilment.csv", **read),  # type: ignore[arg-type]
-        "balance": pd.read_csv(folder / "balance.csv", **read),  # type: ignore[arg-type]
-        "resources": pd.read_csv(folder / "resources.csv", **read),  # type: ignore[arg-type]
+        "fulfilment": _csv(folder / "fulfilment.csv"),
+        "balance": _csv(folder / "balance.csv"),
+        "resources": _csv(folder / "resources.csv"),
     }
     stocks = folder / "stocks.csv"
-    tables["stocks"] = pd.read_csv(stocks, **read) if stocks.is_file() else None  # type: ignore[arg-type]
+    tables["stocks"] = _csv(stocks) if stocks.is_file() else None
     return tables
+
+
+def _csv(file: Path) -> pd.DataFrame:
+    return pd.read_csv(file, dtype={"period": str, "item": str})
 
 
 def figure(tables: dict[str, Any]) -> Figure:
