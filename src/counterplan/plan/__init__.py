@@ -21,7 +21,7 @@ from counterplan.plan.diagnose import (
     explain_infeasible,
     explain_unbounded,
 )
-from counterplan.plan.highs import Solution, SolverOptions, Status, run_highs
+from counterplan.plan.highs import Solution, SolverOptions, Status, run_highs, violations
 from counterplan.plan.objectives import OBJECTIVES, HarmonyOptions, build_lp, harmony
 from counterplan.plan.result import Plan, SolveInfo, valuations_from_duals, write_plan
 
@@ -59,6 +59,7 @@ def solve(economy: Economy, objective: str | None = None,
         solve_seconds=solution.seconds, iterations=solution.iterations,
         input_hash=economy.content_hash(), version=__version__,
         options={"objective": kind, **asdict(options)},
+        violations=violations(lp, solution.x),
     )
     return _plan(economy, kind, lp, solution, info)
 

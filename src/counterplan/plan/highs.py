@@ -12,6 +12,7 @@ from typing import Literal
 
 import highspy
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from counterplan.plan.build import LP
@@ -76,9 +77,60 @@ def choose_algorithm(lp: LP, algorithm: Algorithm) -> str:
 
 
 def run_highs(lp: LP, options: SolverOptions = SolverOptions()) -> Solution:
-    """Solve ``lp`` with HiGHS; duals are returned as HiGHS reports them."""
-    h = _new_highs(options.log)
+    """Solve ``lp`` with HiGHS; duals are returned as HiGHS reports them
+    (the change of the objective per unit change of the row's active bound).
+
+    For the first-order method (PDLP) the model is first scaled by its
+    reference levels (DESIGN.md §7): without it the stopping rule is dominated
+    by the largest rows and the reported optimum can be off by percents."""
     algorithm = choose_algorithm(lp, options.algorithm)
+    if algorithm == "pdlp":
+        rows, cols = reference_scaling(lp)
+        solution = _run(scaled(lp, rows, cols), options, algorithm)
+        return Solution(solution.status, solution.objective, solution.x * cols,
+                        solution.row_dual * rows, solution.col_dual / cols, algorithm,
+                        solution.seconds, solution.iterations, solution.solver)
+    return _run(lp, options, algorithm)
+
+
+def reference_scaling(lp: LP) -> tuple[FloatArray, FloatArray]:
+    """Row factors 1 / (the row's reference level: its finite bound, or its
+    largest coefficient when the bound is zero), then column factors making
+    each column's largest coefficient one."""
+    m = abs(sp.csr_matrix(lp.matrix))
+    biggest = m.max(axis=1).toarray().reshape(-1)
+    bound = np.maximum(np.where(np.isfinite(lp.row_lower), np.abs(lp.row_lower), 0),
+                       np.where(np.isfinite(lp.row_upper), np.abs(lp.row_upper), 0))
+    level = np.where(bound > 0, bound, biggest)
+    rows = 1.0 / np.where(level > 0, level, 1.0)
+    column_max = sp.csc_matrix(sp.diags(rows) @ m).max(axis=0).toarray().reshape(-1)
+    cols = 1.0 / np.where(column_max > 0, column_max, 1.0)
+    return rows, cols
+
+
+def scaled(lp: LP, rows: FloatArray, cols: FloatArray) -> LP:
+    """The LP in the scaled variables x' = x / cols, rows multiplied by ``rows``."""
+    matrix = sp.csc_matrix(sp.diags(rows) @ lp.matrix @ sp.diags(cols))
+    return LP(matrix, lp.cost * cols, lp.col_lower / cols, lp.col_upper / cols,
+              lp.row_lower * rows, lp.row_upper * rows, lp.sense, lp.rows, lp.cols)
+
+
+def violations(lp: LP, x: FloatArray) -> dict[str, float]:
+    """The largest violation of each row family and of the bounds, in the
+    model's own units (zero for an exact solution)."""
+    activity = lp.matrix @ x
+    out = {}
+    for block in lp.rows.blocks:
+        a = activity[block.slice]
+        over = np.maximum(lp.row_lower[block.slice] - a, a - lp.row_upper[block.slice])
+        out[block.family] = float(np.maximum(over, 0).max(initial=0.0))
+    bounds = np.maximum(lp.col_lower - x, x - lp.col_upper)
+    out["bounds"] = float(np.maximum(bounds, 0).max(initial=0.0))
+    return out
+
+
+def _run(lp: LP, options: SolverOptions, algorithm: str) -> Solution:
+    h = _new_highs(options.log)
     h.setOptionValue("solver", algorithm)
     if options.time_limit is not None:
         h.setOptionValue("time_limit", float(options.time_limit))

@@ -34,6 +34,7 @@ class SolveInfo:
     input_hash: str
     version: str
     options: dict[str, Any] = field(default_factory=dict)
+    violations: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,6 +144,7 @@ class Plan:
             "lambda": lambdas,
             "solver": {"name": i.solver, "algorithm": i.algorithm, "iterations": i.iterations},
             "seconds": {"build": i.build_seconds, "solve": i.solve_seconds},
+            "violations": i.violations,
             "input_hash": i.input_hash,
             "counterplan_version": i.version,
             "options": i.options,
