@@ -245,3 +245,17 @@ def test_infeasible_min_resource_targets_name_the_shortage(example) -> None:
     message = str(caught.value)
     assert "sector-2 in 1: short of what the plan needs by 1053.9" in message
     assert "labour in 1: all 400 used" in message
+
+
+def test_brazil_five_year_plan_invests_and_values(example) -> None:
+    economy = read_folder(example("brazil-five-year"))
+    plan = solve(economy)
+    assert plan.optimal and plan.lambdas is not None
+    assert plan.value == pytest.approx(4.789328, rel=1e-5)
+    assert (plan.lambdas > 0.85).all() and (plan.lambdas < 1.1).all()
+    stocks = plan.stocks_table()
+    invested = stocks.groupby("period")["added"].sum()
+    assert invested.iloc[:-1].min() > 100_000  # BRL million of capacity a year until 2029
+    labour = plan.resources_table().set_index(["item", "period"]).loc["labour"]
+    assert (labour.loc[["2026", "2027", "2028"], "valuation"] > 0).all()  # labour binds
+    assert max(plan.info.violations.values()) < 1e-3
