@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MINIMAL
 from counterplan import InvalidInput, check_folder, read_folder
 from counterplan.errors import Severity
+
+from conftest import MINIMAL
 
 ITEMS = MINIMAL["items.csv"]
 FLOWS = MINIMAL["flows.csv"]
