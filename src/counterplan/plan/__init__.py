@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from counterplan.errors import SolveFailed
 from counterplan.model import Economy
+from counterplan.plan import closed_form
 from counterplan.plan.build import LP
 from counterplan.plan.diagnose import (
     PlanInfeasible,
@@ -45,6 +47,9 @@ def solve(economy: Economy, objective: str | None = None,
 
     kind = objective or economy.objective.kind
     check_deliverable(economy)
+    if kind == "kantorovich" and options.solver.algorithm == "auto" and \
+            closed_form.applies(economy):
+        return _closed_form_plan(economy, options)
     start = time.perf_counter()
     lp = build_lp(economy, kind, options.harmony, options.resources)
     build_seconds = time.perf_counter() - start
@@ -54,6 +59,12 @@ def solve(economy: Economy, objective: str | None = None,
         raise explain_unbounded(economy, _unbounded_periods(economy, lp))
     if solution.status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED):
         raise explain_infeasible(economy, lp, options.solver)
+    if solution.status != Status.OPTIMAL:
+        raise SolveFailed(
+            f"HiGHS ({solution.algorithm}) stopped without an optimal plan: {solution.status} "
+            f"after {solution.seconds:.1f} s and {solution.iterations} iterations. Give it more "
+            "time (--time-limit) or another algorithm (--algorithm pdlp is the fastest on "
+            "large plans)")
     info = SolveInfo(
         solver=solution.solver, algorithm=solution.algorithm, build_seconds=build_seconds,
         solve_seconds=solution.seconds, iterations=solution.iterations,
@@ -62,6 +73,27 @@ def solve(economy: Economy, objective: str | None = None,
         violations=violations(lp, solution.x),
     )
     return _plan(economy, kind, lp, solution, info)
+
+
+def _closed_form_plan(economy: Economy, options: PlanOptions) -> Plan:
+    from counterplan import __version__
+
+    start = time.perf_counter()
+    result = closed_form.kantorovich(economy)
+    seconds = time.perf_counter() - start
+    if result.free_periods:
+        raise explain_unbounded(economy, result.free_periods)
+    weights = np.array([economy.objective.weights.get(p, 1.0) for p in economy.periods])
+    info = SolveInfo(
+        solver="counterplan closed form", algorithm="closed-form (one Leontief solve a period)",
+        build_seconds=0.0, solve_seconds=seconds, iterations=0,
+        input_hash=economy.content_hash(), version=__version__,
+        options={"objective": "kantorovich", **asdict(options)},
+    )
+    return Plan(economy=economy, objective="kantorovich", status="optimal",
+                value=float(weights @ result.lambdas), lambdas=result.lambdas,
+                activity=result.activity, levels=np.zeros((0, economy.n_periods)),
+                valuations=result.valuations, info=info)
 
 
 def _unbounded_periods(economy: Economy, lp: LP) -> list[int]:
