@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from numpy.typing import NDArray
 
 from counterplan.schema import KIND_CODES, PRODUCT, RESOURCE, STOCK
 
-IntArray = NDArray[np.int64]
+IntArray = NDArray[np.signedinteger[Any]]
 FloatArray = NDArray[np.float64]
 
 

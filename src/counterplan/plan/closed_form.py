@@ -76,11 +76,11 @@ def kantorovich(economy: Economy, options: SolveOptions = SolveOptions()) -> Clo
     rows = np.unique(binding[binding >= 0])
     if len(rows):
         v, _ = embodied(system, resources[rows], options)
-        for t in np.flatnonzero(binding >= 0):
-            r = binding[t]
-            resource_value[r, t] = weights[t] / need[r, t]
-            product_value[np.searchsorted(economy.products, system.products), t] = \
-                resource_value[r, t] * v[:, int(np.searchsorted(rows, r))]
+        for p in map(int, np.flatnonzero(binding >= 0)):
+            r = int(binding[p])
+            resource_value[r, p] = weights[p] / need[r, p]
+            product_value[np.searchsorted(economy.products, system.products), p] = \
+                resource_value[r, p] * v[:, int(np.searchsorted(rows, r))]
     empty = np.zeros((0, n_t))
     return ClosedForm(lambdas, activity, {"product": product_value, "resource": resource_value,
                                           "stock-use": empty, "stock-level": empty}, free)
