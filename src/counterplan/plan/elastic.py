@@ -38,8 +38,10 @@ class Slacks:
     start: int
 
 
-def elastic_lp(lp: LP) -> tuple[LP, Slacks]:
-    """The elastic version of ``lp`` and the meaning of its slack columns."""
+def elastic_lp(lp: LP, relax_bounds: bool = True) -> tuple[LP, Slacks]:
+    """The elastic version of ``lp`` and the meaning of its slack columns;
+    with ``relax_bounds`` false the activities' minimums stay hard (to see
+    what a pledge would need rather than how much of it to drop)."""
     n_rows, n_cols = lp.matrix.shape
     rows, signs, family, key, period, weight = [], [], [], [], [], []
     for block in lp.rows.blocks:
@@ -62,6 +64,8 @@ def elastic_lp(lp: LP) -> tuple[LP, Slacks]:
     activity = lp.cols.get("activity")
     assert activity is not None
     bounded = np.flatnonzero(lp.col_lower[activity.slice] > 0) + activity.start
+    if not relax_bounds:
+        bounded = bounded[:0]
     n_min = len(bounded)
     lo = lp.col_lower[bounded]
     pick = sp.csc_matrix((np.ones(n_min), (np.arange(n_min), bounded)), shape=(n_min, n_cols))

@@ -67,6 +67,7 @@ class Solution:
     seconds: float
     iterations: int
     solver: str
+    row_value: FloatArray | None = None  # the rows' activities, A x
 
 
 def choose_algorithm(lp: LP, algorithm: Algorithm) -> str:
@@ -89,7 +90,8 @@ def run_highs(lp: LP, options: SolverOptions = SolverOptions()) -> Solution:
         solution = _run(scaled(lp, rows, cols), options, algorithm)
         return Solution(solution.status, solution.objective, solution.x * cols,
                         solution.row_dual * rows, solution.col_dual / cols, algorithm,
-                        solution.seconds, solution.iterations, solution.solver)
+                        solution.seconds, solution.iterations, solution.solver,
+                        None if solution.row_value is None else solution.row_value / rows)
     return _run(lp, options, algorithm)
 
 
@@ -161,8 +163,10 @@ def _run(lp: LP, options: SolverOptions, algorithm: str) -> Solution:
         np.zeros(m.shape[1])
     iterations = int(max(info.simplex_iteration_count, info.ipm_iteration_count,
                          info.pdlp_iteration_count, 0))
+    row_value = np.asarray(solution.row_value, dtype=float) if solution.value_valid else \
+        np.zeros(n_rows)
     return Solution(status, float(info.objective_function_value), x, row_dual, col_dual,
-                    algorithm, seconds, iterations, f"HiGHS {h.version()}")
+                    algorithm, seconds, iterations, f"HiGHS {h.version()}", row_value)
 
 
 def _new_highs(log: bool) -> highspy.Highs:

@@ -1,0 +1,178 @@
+"""Each counter-plan alone against the optimal plan: a verdict, the share
+that fits, the objective after, the reason, and the effect on every target.
+
+The valuations answer first where they are exact: a pledge the plan already
+meets, capacity of something that is not scarce, and a norm or technique
+that does not pay at the current valuations leave the optimum unchanged.
+Everything else is solved from the plan's optimal basis (warm dual simplex).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from counterplan.counter.apply import Edit, Locator, apply_edit, compile_edit
+from counterplan.counter.proposals import CounterPlan
+from counterplan.counter.reasons import Context, gain_reason, pays_reason, shortfall_reason
+from counterplan.counter.session import WarmPlan
+from counterplan.model import Economy
+from counterplan.plan import PlanOptions
+from counterplan.plan import solve as solve_plan
+from counterplan.plan.build import INF, LP
+from counterplan.plan.highs import Solution, Status, run_highs
+from counterplan.plan.objectives import build_lp
+
+FloatArray = NDArray[np.float64]
+TOL = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    verdicts: pd.DataFrame  # id, verdict, share, objective_before, objective_after, reason
+    effects: pd.DataFrame  # id, item, period, before, after, change
+    quick: int  # how many were answered from the valuations alone
+
+
+class Evaluator:
+    """The plan of an economy, held warm, against which counter-plans are judged."""
+
+    def __init__(self, economy: Economy, objective: str | None = None,
+                 options: PlanOptions | None = None):
+        options = options or PlanOptions()
+        self.economy = economy
+        self.kind = objective or economy.objective.kind
+        weights = dict(economy.objective.resources if options.resources is None
+                       else options.resources)
+        self.lp = build_lp(economy, self.kind, options.harmony, weights)
+        self.warm = WarmPlan(self.lp, options.solver)
+        if self.warm.base.status != Status.OPTIMAL:
+            solve_plan(economy, self.kind, options)  # raises the explanation
+        self.at = Locator(economy, self.lp, weights)
+        self.context = Context.of(economy, self.lp, self.warm.base)
+        self.before = self.fulfilment(self.warm.base)
+
+    @property
+    def objective(self) -> float:
+        return self.warm.base.objective
+
+    def fulfilment(self, solution: Solution) -> FloatArray:
+        """Delivered / target for every target entry (net output of the product)."""
+        e, lp = self.economy, self.lp
+        product = lp.rows.get("product")
+        assert product is not None and solution.row_value is not None
+        net = solution.row_value[product.slice].reshape(e.n_periods, -1).T.copy()
+        lam = lp.cols.get("lambda")
+        g = e.target_array()[e.products]
+        if lam is not None:
+            net += g * solution.x[lam.slice][None, :]
+        ratio = lp.cols.get("ratio")
+        if ratio is not None:
+            k = ratio.key
+            rows = np.searchsorted(e.products, e.targets.item[k])
+            np.add.at(net, (rows, e.targets.period[k]), e.targets.amount[k] *
+                      solution.x[ratio.slice])
+        row = np.searchsorted(e.products, e.targets.item)
+        amount = e.targets.amount
+        delivered = net[row, e.targets.period]
+        return np.where(amount > 0, delivered / np.where(amount > 0, amount, 1.0), np.nan)
+
+    def judge(self, plan: CounterPlan) -> tuple[dict[str, object], Solution | None]:
+        """The verdict row of one counter-plan, and the solution it leads to."""
+        edit = compile_edit(plan, self.at, 1.0)
+        before = self.objective
+        row: dict[str, object] = {"id": plan.id, "objective_before": before}
+        quick = self.context.unchanged(plan, edit, self.at)
+        if quick is not None:
+            row.update(verdict="accepted", share=1.0, objective_after=before, reason=quick)
+            return row, None
+        solution = self.warm.trial(edit)
+        if solution.status == Status.OPTIMAL:
+            row.update(verdict="accepted", share=1.0, objective_after=solution.objective,
+                       reason=gain_reason(self.context, plan, before, solution.objective))
+            return row, solution
+        if solution.status == Status.UNBOUNDED:
+            row.update(verdict="rejected", share=0.0, objective_after=before,
+                       reason=pays_reason(self.economy, plan))
+            return row, None
+        share = self.largest_share(plan, edit)
+        reason = shortfall_reason(self.context, plan, apply_edit(self.lp, edit), share)
+        if share <= TOL:
+            row.update(verdict="rejected", share=0.0, objective_after=before, reason=reason)
+            return row, None
+        partial = self.warm.trial(compile_edit(plan, self.at, share))
+        row.update(verdict="partial", share=share, objective_after=partial.objective,
+                   reason=reason)
+        return row, partial
+
+    def largest_share(self, plan: CounterPlan, edit: Edit) -> float:
+        """The largest θ in [0, 1] at which the counter-plan fits: one LP for
+        pledges and capacity (linear in θ), bisection when norms are involved."""
+        if any(c.kind == "norm" for c in plan.changes):
+            lo, hi = 0.0, 1.0
+            for _ in range(30):
+                mid = (lo + hi) / 2
+                ok = self.warm.trial(compile_edit(plan, self.at, mid)).status == Status.OPTIMAL
+                lo, hi = (mid, hi) if ok else (lo, mid)
+            return lo
+        return _share_lp(self.lp, edit)
+
+
+def _share_lp(lp: LP, full: Edit) -> float:
+    """max θ subject to the plan's rows, with every bound the counter-plan
+    moves moved by θ of its change (pledges and capacity are linear in θ)."""
+    base = apply_edit(lp, Edit(columns=full.columns))
+    one = apply_edit(lp, full)
+    n_rows, n_cols = base.matrix.shape
+    with np.errstate(invalid="ignore"):  # inf − inf where a bound is absent: not moved
+        d_upper = np.nan_to_num(one.row_upper - base.row_upper, nan=0.0)
+        d_lower = np.nan_to_num(one.row_lower - base.row_lower, nan=0.0)
+    d_row = np.where(d_upper != 0, d_upper, d_lower)
+    moved = np.flatnonzero(one.col_lower != base.col_lower)
+    d_col = one.col_lower[moved] - base.col_lower[moved]
+    pick = sp.csc_matrix((np.ones(len(moved)), (np.arange(len(moved)), moved)),
+                         shape=(len(moved), n_cols))
+    theta = sp.csc_matrix(np.concatenate([-d_row, -d_col]).reshape(-1, 1))
+    matrix = sp.bmat([[base.matrix, theta[:n_rows]], [pick, theta[n_rows:]]], format="csc")
+    theta_lp = LP(
+        matrix, np.concatenate([np.zeros(n_cols), [1.0]]),
+        np.concatenate([base.col_lower, [0.0]]), np.concatenate([base.col_upper, [1.0]]),
+        np.concatenate([base.row_lower, base.col_lower[moved]]),
+        np.concatenate([base.row_upper, np.full(len(moved), INF)]), 1, lp.rows, lp.cols)
+    solution = run_highs(theta_lp)
+    if solution.status != Status.OPTIMAL:
+        return 0.0
+    return float(min(1.0, max(0.0, solution.x[-1])))
+
+
+def evaluate(economy: Economy, plans: list[CounterPlan], objective: str | None = None,
+             options: PlanOptions | None = None) -> Evaluation:
+    """Judge each counter-plan alone against the optimal plan of ``economy``."""
+    judge = Evaluator(economy, objective, options)
+    rows, effects = [], []
+    quick = 0
+    ids = economy.items.index.to_numpy(dtype=object)[economy.targets.item]
+    periods = np.asarray(economy.periods, dtype=object)[economy.targets.period]
+    for plan in plans:
+        row, solution = judge.judge(plan)
+        rows.append(row)
+        if solution is None:
+            quick += row["verdict"] == "accepted" and row["objective_after"] == \
+                row["objective_before"]
+            continue
+        after = judge.fulfilment(solution)
+        changed = np.abs(after - judge.before) > 1e-9 * np.maximum(1.0, np.abs(judge.before))
+        effects.append(pd.DataFrame({
+            "id": plan.id, "item": ids[changed], "period": periods[changed],
+            "before": judge.before[changed], "after": after[changed],
+            "change": after[changed] - judge.before[changed]}))
+    columns = ["id", "verdict", "share", "objective_before", "objective_after", "reason"]
+    verdicts = pd.DataFrame(rows, columns=columns)
+    effect_columns = ["id", "item", "period", "before", "after", "change"]
+    effect_table = pd.concat(effects, ignore_index=True) if effects else \
+        pd.DataFrame(columns=effect_columns)
+    return Evaluation(verdicts, effect_table[effect_columns], int(quick))
