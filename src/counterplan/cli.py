@@ -230,6 +230,63 @@ def solve(
                 "resources.csv")
 
 
+CounterPlans = Annotated[Path, typer.Argument(
+    help="counter-plan CSV: id, unit_id, kind, technique, item, period, value, note")]
+
+
+@app.command()
+def evaluate(
+    folder: Folder,
+    counterplans: CounterPlans,
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for verdicts and effects")],
+    objective: Annotated[str | None, typer.Option(help="default: economy.toml's")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Judge each counter-plan alone against the optimal plan: verdict, share
+    that fits, objective after, reason, and the effect on every target."""
+    from counterplan.counter.evaluate import evaluate as judge
+    from counterplan.counter.proposals import read_counterplans
+    from counterplan.io.folder import staged_folder
+
+    console.quiet = quiet
+    economy = _read(folder)
+    plans = read_counterplans(counterplans, economy)
+    with console.step(f"evaluating {len(plans)} counter-plan(s)"):
+        result = judge(economy, plans, objective)
+    with staged_folder(out) as tmp:
+        result.verdicts.to_csv(tmp / "verdicts.csv", index=False)
+        result.effects.to_csv(tmp / "effects.csv", index=False)
+    for row in result.verdicts.itertuples():
+        console.say(f"{row.id}: {row.verdict} (share {row.share:.4g}, objective "
+                    f"{row.objective_before:.6g} -> {row.objective_after:.6g})\n  {row.reason}")
+    console.say(f"wrote {out}/verdicts.csv and effects.csv")
+
+
+@app.command()
+def reconcile(
+    folder: Folder,
+    counterplans: CounterPlans,
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for the reconciled plan")],
+    objective: Annotated[str | None, typer.Option(help="default: economy.toml's")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Reconcile all counter-plans together: adopt what does not lower the plan,
+    keep each pledge at the largest share the optimum allows."""
+    from counterplan.counter.proposals import read_counterplans
+    from counterplan.counter.reconcile import reconcile as settle
+    from counterplan.plan import write_plan
+
+    console.quiet = quiet
+    economy = _read(folder)
+    plans = read_counterplans(counterplans, economy)
+    with console.step(f"reconciling {len(plans)} counter-plan(s)"):
+        result = settle(economy, plans, objective)
+    write_plan(result.plan, out, extra={"reconciliation.csv": result.table})
+    for row in result.table.itertuples():
+        console.say(f"{row.id}: {row.verdict} (share {row.share:.4g})\n  {row.reason}")
+    console.say(f"reconciled objective {result.plan.value:.6g}; wrote {out}")
+
+
 @app.command()
 def plot(
     plan_folder: Annotated[Path, typer.Argument(help="a solved-plan folder (from solve)")],

@@ -7,7 +7,7 @@ Rows with the same ``id`` form one counter-plan.  Kinds:
 - ``pledge``: the technique's activity in ``period`` (every period when
   empty) is at least ``value``;
 - ``norm``: the flow of ``item`` in ``technique`` becomes ``value`` (in
-  ``period``, or every period when empty);
+  every period: ``period`` stays empty);
 - ``capacity``: the availability of a resource rises by ``value`` (in
   ``period``, every period when empty), or a stock's level rises by ``value``
   (arriving in ``period``, at the start when empty);
@@ -149,6 +149,10 @@ def _row(table: RawTable, k: int, economy: Economy, problems: Problems
         ok = False
     if item and i < 0:
         problems.add(file, line, "unknown item", "use an item of items.csv", item)
+        ok = False
+    if kind in ("norm", "technique") and period:
+        problems.add(file, line, f"a {kind} holds in every period",
+                     "leave the period empty (propose a pledge for one period)", period)
         ok = False
     ok &= _check_kind(file, line, kind, economy, unit, tech, t, item, i, value, problems)
     change = Change(kind, t, i, p, value) if ok else None

@@ -165,10 +165,13 @@ def shortfall_reason(ctx: Context, plan: CounterPlan, edited: LP, share: float) 
             int(ctx.economy.items.index.get_indexer(pd.Index([r.item]))[0])
         label = ctx.name(code) if code >= 0 else str(r.item)
         text = f"{label} in {r.period}: {r.conflict} by {r.amount:.6g}"
+        period = ctx.economy.periods.index(str(r.period))
         if r.family == "product" and code >= 0:
-            limits = upstream(ctx, code, ctx.economy.periods.index(str(r.period)))
+            limits = upstream(ctx, code, period)
             if limits:
                 text += " (made from " + ", ".join(limits) + ")"
+        elif code >= 0:
+            text += f" (valued at {_valuation(ctx, code, period):.4g} in the plan)"
         parts.append(text)
     return f"{head}; at the full proposal: " + "; ".join(parts)
 

@@ -72,7 +72,7 @@ def solve(economy: Economy, objective: str | None = None,
         options={"objective": kind, **asdict(options)},
         violations=violations(lp, solution.x),
     )
-    return _plan(economy, kind, lp, solution, info)
+    return plan_from_solution(economy, kind, lp, solution, info)
 
 
 def _closed_form_plan(economy: Economy, options: PlanOptions) -> Plan:
@@ -103,7 +103,9 @@ def _unbounded_periods(economy: Economy, lp: LP) -> list[int]:
     return [int(t) for t in lam.period if np.isinf(lp.col_upper[lam.start + t])]
 
 
-def _plan(economy: Economy, kind: str, lp: LP, solution: Solution, info: SolveInfo) -> Plan:
+def plan_from_solution(economy: Economy, kind: str, lp: LP, solution: Solution,
+                       info: SolveInfo) -> Plan:
+    """The plan (activities, levels, valuations) from a solution of ``lp``."""
     t = economy.n_periods
     activity = lp.cols.get("activity")
     level = lp.cols.get("level")

@@ -180,10 +180,11 @@ def valuations_from_duals(lp: LP, row_dual: FloatArray, economy: Economy
     return out
 
 
-def write_plan(plan: Plan, out: str | Path) -> Path:
+def write_plan(plan: Plan, out: str | Path,
+               extra: dict[str, pd.DataFrame] | None = None) -> Path:
     """Write the solved-plan folder: summary.json, activity.csv,
     fulfilment.csv, balance.csv, resources.csv, and stocks.csv when the
-    economy has stocks."""
+    economy has stocks, and any ``extra`` tables by file name."""
     out = Path(out)
     with staged_folder(out) as tmp:
         (tmp / "summary.json").write_text(json.dumps(plan.summary(), indent=2) + "\n",
@@ -194,4 +195,6 @@ def write_plan(plan: Plan, out: str | Path) -> Path:
         plan.resources_table().to_csv(tmp / "resources.csv", index=False)
         if len(plan.economy.stocks):
             plan.stocks_table().to_csv(tmp / "stocks.csv", index=False)
+        for name, table in (extra or {}).items():
+            table.to_csv(tmp / name, index=False)
     return out

@@ -1,0 +1,398 @@
+"""Synthetic economies for tests and benchmarks, at any size up to 10⁷ products.
+
+Every product ``j`` is made by one technique ``p<j>`` (one unit of output per
+unit of activity) from about ``inputs`` other products.  Who supplies whom
+follows preferential attachment: the suppliers of every technique are drawn
+from a Zipf law over product ranks, P(rank r) = ln((r + 2)/(r + 1)) / ln(n + 1)
+(the floor of a log-uniform variable, so a closed-form inverse CDF), and the
+ranks are shuffled onto products.  A few hub industries are used by most
+techniques (the top one by about 70 %), most products by a handful.  Repeated
+draws of the same supplier are merged, and the number of draws is calibrated
+so that the *distinct* inputs average ``inputs`` per technique.
+
+Each technique's input coefficients sum to a share drawn uniformly in
+[0.2, 0.8], split by exponential weights: every column sum of A is below one,
+so the table is productive.  Every technique uses labour (a ``labour``
+resource, 0.1 to 1 hour per unit); labour availability is
+``LABOUR_SLACK`` times what the targets need, computed here from the labour
+values.  Targets (final deliveries) go to about half of the products and grow
+by 0 to 5 % a period.
+
+With ``stocks=True`` each product ``j`` also has a capacity stock ``k<j>``
+(depreciation 5 %): technique ``p<j>`` needs 0.5 to 2 units of it per unit of
+activity, and an investment technique ``invest-<j>`` makes one unit of it from
+about three products (again drawn by preferential attachment) and labour.  Its
+start level is 5 % above what the first period's targets need.
+
+Everything is vectorised (no Python loop per product or per flow) and
+deterministic from the seed.  Notation: n products, k inputs per product, A
+the input coefficients (products × techniques), l labour per unit of activity,
+f final deliveries, v = l + Aᵀv labour values, x = f + A x gross output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from counterplan.calc.linear import SolveOptions, solve_operator
+from counterplan.errors import CounterplanError
+from counterplan.model import Economy, Entries, Flows, Objective
+
+IntArray = NDArray[np.int32]
+FloatArray = NDArray[np.float64]
+
+#: Labour available per period, as a multiple of what the targets need.
+LABOUR_SLACK = 1.05
+#: The same with stocks, leaving labour for investment.
+LABOUR_SLACK_STOCKS = 1.25
+#: Depreciation of every capacity stock.
+DEPRECIATION = 0.05
+#: Products drawn (before merging repeats) per investment technique.
+INVESTMENT_INPUTS = 3
+#: Number of digits in ids, at least (``p0000042``).
+ID_DIGITS = 7
+#: Techniques generated at a time: temporaries stay small and are reused.
+BLOCK = 1 << 16
+#: Relative residual of the solves that size labour and capacity (slack dwarfs it).
+NEED_RTOL = 1e-6
+
+
+@dataclass(frozen=True)
+class GeneratorOptions:
+    """What :func:`generate` makes.
+
+    ``inputs`` is the mean number of distinct inputs per technique; by default
+    round(log2(products)) + 5, at most ``products // 2``.
+    """
+
+    products: int
+    inputs: int | None = None
+    periods: int = 1
+    seed: int = 0
+    stocks: bool = False
+    labour: bool = True
+
+    def __post_init__(self) -> None:
+        if self.products < 2:
+            raise CounterplanError(f"products must be at least 2, not {self.products}")
+        if self.inputs is not None and not 1 <= self.inputs <= self.products // 2:
+            raise CounterplanError(f"inputs must be between 1 and products // 2 "
+                                   f"= {self.products // 2}, not {self.inputs}")
+        if self.periods < 1:
+            raise CounterplanError(f"periods must be at least 1, not {self.periods}")
+
+    @property
+    def mean_inputs(self) -> int:
+        if self.inputs is not None:
+            return self.inputs
+        return max(1, min(round(math.log2(self.products)) + 5, self.products // 2))
+
+
+def generate(options: GeneratorOptions) -> Economy:
+    """A random productive economy in input-output form (see the module docstring)."""
+    rng = np.random.default_rng(options.seed)
+    n, periods = options.products, options.periods
+    layout = _Layout(n, options.labour, options.stocks)
+    rank_to_product = rng.permutation(n).astype(np.int32)
+    draws = _draws(rng, n, options.mean_inputs)
+    investment_draws = _draws(rng, n, INVESTMENT_INPUTS) if options.stocks else draws[:0]
+    flows = _FlowArrays(n * (1 + options.labour + 3 * options.stocks + options.labour
+                             * options.stocks) + int(draws.sum() + investment_draws.sum()))
+    products = np.arange(n, dtype=np.int32)
+    flows.add(products, products, np.ones(n))
+    start = flows.size
+    _add_inputs(rng, flows, 0, draws, rank_to_product, (0.2, 0.8))
+    inputs = flows.csr(start, n)  # −Aᵀ, techniques × products
+    final = _final_demand(rng, n, periods)
+    availability = _FlowArrays(periods + (n if options.stocks else 0))
+    if options.labour:
+        labour = rng.uniform(0.1, 1.0, n)
+        flows.add(products, np.full(n, layout.labour, dtype=np.int32), -labour)
+        values = _solve(lambda v: v + inputs @ v, labour)
+        slack = LABOUR_SLACK_STOCKS if options.stocks else LABOUR_SLACK
+        availability.add(np.full(periods, layout.labour, dtype=np.int32),
+                         np.arange(periods, dtype=np.int32), slack * (values @ final))
+    if options.stocks:
+        gross = _solve(lambda x: x + inputs.T @ x, final[:, 0])
+        _add_stocks(rng, layout, flows, availability, investment_draws, rank_to_product,
+                    gross)
+    return _economy(options, layout, flows, availability, _targets(final))
+
+
+def _draws(rng: np.random.Generator, n: int, k: int) -> IntArray:
+    """Suppliers drawn per technique, before merging repeats: 1 + Poisson(λ)."""
+    return (1 + rng.poisson(_draw_rate(n, k), n)).astype(np.int32)
+
+
+class _FlowArrays:
+    """Coordinates (technique, item, amount) filled in place, block by block,
+    so that no full-size temporary is ever made."""
+
+    def __init__(self, capacity: int) -> None:
+        self.technique = np.empty(capacity, dtype=np.int32)
+        self.item = np.empty(capacity, dtype=np.int32)
+        self.amount = np.empty(capacity, dtype=np.float64)
+        self.size = 0
+        self.counts: list[IntArray] = []
+
+    def add(self, technique: IntArray, item: IntArray, amount: FloatArray) -> None:
+        end = self.size + len(amount)
+        self.technique[self.size:end] = technique
+        self.item[self.size:end] = item
+        self.amount[self.size:end] = amount
+        self.size = end
+
+    def csr(self, start: int, n: int) -> sp.csr_matrix:
+        """The rows added since ``start`` (technique-major, with their counts
+        in ``self.counts``) as a techniques × products matrix sharing the arrays."""
+        counts = np.concatenate(self.counts)
+        indptr = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        index = np.int32 if indptr[-1] < np.iinfo(np.int32).max else np.int64
+        end = start + int(indptr[-1])
+        return sp.csr_matrix((self.amount[start:end], self.item[start:end].astype(index, copy=False),
+                              indptr.astype(index)), shape=(len(counts), n))
+
+    def flows(self) -> Flows:
+        return Flows(technique=self.technique[:self.size], item=self.item[:self.size],
+                     amount=self.amount[:self.size])
+
+
+def _add_inputs(rng: np.random.Generator, flows: _FlowArrays, first: int, draws: IntArray,
+                rank_to_product: IntArray, share: tuple[float, float]) -> None:
+    """The inputs of techniques first, first + 1, …: distinct suppliers with
+    coefficients summing to a share drawn uniformly in ``share``, block by block."""
+    n = len(rank_to_product)
+    flows.counts = []
+    for lo in range(0, len(draws), BLOCK):
+        block = draws[lo:lo + BLOCK]
+        counts, rank = _suppliers(rng, n, block)
+        weight = rng.standard_exponential(len(rank))
+        starts = np.cumsum(counts, dtype=np.int64) - counts
+        weight *= np.repeat(rng.uniform(*share, len(block)) / np.add.reduceat(weight, starts),
+                            counts)
+        technique = np.repeat(np.arange(first + lo, first + lo + len(block), dtype=np.int32),
+                              counts)
+        flows.add(technique, rank_to_product[rank], -weight)
+        flows.counts.append(counts)
+
+
+def _suppliers(rng: np.random.Generator, n: int, draws: IntArray) -> tuple[IntArray, IntArray]:
+    """Distinct supplier ranks per technique, in increasing order.
+
+    Technique j draws ``draws[j]`` ranks.  Sorted uniforms come from
+    exponential spacings (the i-th of c sorted uniforms is S_i / S_(c+1) for
+    partial sums S of exponentials), so the ranks come out sorted and repeats
+    are neighbours: merging them needs no sort."""
+    size = draws + 1  # the last one of each technique normalises the spacings
+    ends = np.cumsum(size, dtype=np.int64)
+    u = rng.standard_exponential(int(ends[-1]))
+    np.cumsum(u, out=u)
+    last = u[ends - 1]
+    before = np.concatenate(([0.0], last[:-1]))
+    u -= np.repeat(before, size)
+    u /= np.repeat(last - before, size)
+    u *= np.log(n + 1.0)
+    np.exp(u, out=u)
+    np.minimum(u, float(n), out=u)
+    rank = u.astype(np.int32)  # floor((n + 1)^U), in 1..n
+    rank -= 1
+    rank[ends - 1] = -1
+    _mend_order(rank, ends - size)
+    keep = np.empty(len(rank), dtype=bool)
+    keep[0] = True
+    np.not_equal(rank[1:], rank[:-1], out=keep[1:])
+    keep &= rank >= 0
+    counts = np.add.reduceat(keep, ends - size, dtype=np.int32)
+    return counts, rank[keep]
+
+
+def _mend_order(rank: IntArray, starts: NDArray[np.int64]) -> None:
+    """Sort the (vanishingly rare) techniques whose ranks a rounding of exp
+    left out of order, so that repeats stay neighbours."""
+    wrong = np.flatnonzero((rank[1:] < rank[:-1]) & (rank[1:] >= 0)) + 1
+    for row in np.unique(np.searchsorted(starts, wrong, side="right") - 1):
+        end = starts[row + 1] - 1 if row + 1 < len(starts) else len(rank) - 1
+        rank[starts[row]:end] = np.sort(rank[starts[row]:end])
+
+
+def _draw_rate(n: int, k: float) -> float:
+    """λ such that 1 + Poisson(λ) draws from the rank law give ``k`` distinct
+    ranks on average: E = Σ_r 1 − (1 − p_r) exp(−λ p_r), solved by Newton's
+    method from below (E is increasing and concave in λ)."""
+    top = min(n, 1 << 20)
+    r = np.arange(top, dtype=np.float64)
+    p = np.log1p(1.0 / (r + 1.0)) / np.log(n + 1.0)
+    tail = np.log((n + 1.0) / (top + 1.0)) / np.log(n + 1.0)  # P(rank >= top), each tiny
+    lam = k - 1.0
+    for _ in range(100):
+        decay = np.exp(-lam * p)
+        expected = np.sum(1.0 - (1.0 - p) * decay) + tail * (1.0 + lam)
+        slope = np.sum(p * (1.0 - p) * decay) + tail
+        step = (k - expected) / slope
+        lam += step
+        if step < 1e-9 * max(lam, 1.0):
+            break
+    return lam
+
+
+def _solve(matvec: Callable[[FloatArray], FloatArray], rhs: FloatArray) -> FloatArray:
+    """A Leontief solve to ``NEED_RTOL``: the slack factors dwarf what is left."""
+    x, _ = solve_operator(matvec, rhs, SolveOptions(rtol=NEED_RTOL))
+    return x
+
+
+def _final_demand(rng: np.random.Generator, n: int, periods: int) -> FloatArray:
+    """Final deliveries f (products × periods): about half of the products,
+    log-normal around 100, growing by 0 to 5 % a period; zero elsewhere."""
+    wanted = rng.random(n) < 0.5
+    wanted[rng.integers(n)] = True
+    level = rng.lognormal(np.log(100.0), 1.0, n)
+    growth = rng.uniform(0.0, 0.05, n)
+    final = np.zeros((n, periods))
+    final[wanted] = (level[wanted, None]
+                     * (1.0 + growth[wanted, None]) ** np.arange(periods))
+    return final
+
+
+def _targets(final: FloatArray) -> Entries:
+    wanted = np.flatnonzero(final[:, 0]).astype(np.int32)
+    periods = final.shape[1]
+    return Entries(item=np.repeat(wanted, periods),
+                   period=np.tile(np.arange(periods, dtype=np.int32), len(wanted)),
+                   amount=final[wanted].reshape(-1), weight=np.ones(len(wanted) * periods))
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Positions of items and techniques: products, then labour, then stocks;
+    production techniques, then investment techniques."""
+
+    n: int
+    has_labour: bool
+    has_stocks: bool
+
+    @property
+    def labour(self) -> int:
+        return self.n
+
+    @property
+    def first_stock(self) -> int:
+        return self.n + int(self.has_labour)
+
+    @property
+    def n_items(self) -> int:
+        return self.first_stock + (self.n if self.has_stocks else 0)
+
+    @property
+    def n_techniques(self) -> int:
+        return self.n * (2 if self.has_stocks else 1)
+
+
+def _add_stocks(rng: np.random.Generator, layout: _Layout, flows: _FlowArrays,
+                availability: _FlowArrays, draws: IntArray, rank_to_product: IntArray,
+                gross: FloatArray) -> None:
+    """Capacity ``k<j>`` needed by ``p<j>`` and made by ``invest-<j>``; start
+    levels 5 % above what the first period's targets need."""
+    n = layout.n
+    products = np.arange(n, dtype=np.int32)
+    stock, invest = layout.first_stock + products, n + products
+    capital = rng.uniform(0.5, 2.0, n)
+    flows.add(products, stock, -capital)
+    flows.add(invest, stock, np.ones(n))
+    if layout.has_labour:
+        flows.add(invest, np.full(n, layout.labour, dtype=np.int32), -rng.uniform(0.1, 1.0, n))
+    _add_inputs(rng, flows, n, draws, rank_to_product, (0.5, 1.0))
+    availability.add(stock, np.zeros(n, dtype=np.int32), 1.05 * capital * gross)
+
+
+def _economy(options: GeneratorOptions, layout: _Layout, flows: _FlowArrays,
+             availability: _FlowArrays, targets: Entries) -> Economy:
+    return Economy(
+        name=f"generated-{options.products}-seed{options.seed}",
+        description=(f"Generated by counterplan.generate: {options.products} products, "
+                     f"about {options.mean_inputs} inputs each, seed {options.seed}."),
+        periods=tuple(str(t + 1) for t in range(options.periods)),
+        items=_items(layout),
+        techniques=_techniques(layout),
+        units=pd.DataFrame({"name": pd.Series([], dtype=object)},
+                           index=pd.Index([], name="id", dtype=object)),
+        flows=flows.flows(),
+        availability=Entries(item=availability.technique[:availability.size],
+                             period=availability.item[:availability.size],
+                             amount=availability.amount[:availability.size]),
+        targets=targets,
+        objective=Objective(),
+    )
+
+
+def _items(layout: _Layout) -> pd.DataFrame:
+    n = layout.n
+    ids = [_ids("p", n)]
+    kind, unit = ["product"] * 1, [""]
+    sizes = [n]
+    if layout.has_labour:
+        ids.append(pa.array(["labour"]))
+        kind.append("resource")
+        unit.append("hours")
+        sizes.append(1)
+    if layout.has_stocks:
+        ids.append(_ids("k", n))
+        kind.append("stock")
+        unit.append("")
+        sizes.append(n)
+    repeat = np.asarray(sizes)
+    depreciation = np.zeros(layout.n_items)
+    depreciation[layout.first_stock:] = DEPRECIATION if layout.has_stocks else 0.0
+    return pd.DataFrame({
+        "kind": np.repeat(np.asarray(kind, dtype=object), repeat),
+        "unit": np.repeat(np.asarray(unit, dtype=object), repeat),
+        "name": np.repeat(np.asarray([""] * len(sizes), dtype=object), repeat),
+        "depreciation": depreciation,
+    }, index=_index(ids))
+
+
+def _techniques(layout: _Layout) -> pd.DataFrame:
+    ids = [_ids("p", layout.n)]
+    if layout.has_stocks:
+        ids.append(_ids("invest-", layout.n))
+    m = layout.n_techniques
+    return pd.DataFrame({
+        "name": np.full(m, "", dtype=object),
+        "unit_id": np.full(m, "", dtype=object),
+        "min": np.zeros(m),
+        "max": np.full(m, np.inf),
+    }, index=_index(ids))
+
+
+def _index(parts: list[pa.Array]) -> pd.Index:
+    ids = pa.concat_arrays([p.cast(pa.string()) for p in parts])
+    return pd.Index(pd.array(ids, dtype=pd.StringDtype("pyarrow", na_value=np.nan)),
+                    name="id")
+
+
+def _ids(prefix: str, n: int) -> pa.Array:
+    """``prefix`` followed by 0..n-1 zero-padded, built as one Arrow buffer."""
+    digits = max(ID_DIGITS, len(str(n - 1)))
+    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    width = len(head) + digits
+    chars = np.empty((n, width), dtype=np.uint8)
+    chars[:, :len(head)] = head
+    value = np.arange(n, dtype=np.int64)
+    for column in range(width - 1, len(head) - 1, -1):
+        value, digit = np.divmod(value, 10)
+        chars[:, column] = digit + 48
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets),
+                                            pa.py_buffer(chars.reshape(-1)))
+
+
+__all__ = ["GeneratorOptions", "generate"]
