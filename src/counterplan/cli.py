@@ -288,6 +288,40 @@ def reconcile(
 
 
 @app.command()
+def rounds(
+    folder: Folder,
+    units: Annotated[Path, typer.Option(
+        help="folder with one plan folder per unit: its private techniques and capacity")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for the rounds")],
+    max_rounds: Annotated[int, typer.Option(min=1, help="stop after this many rounds")] = 20,
+    objective: Annotated[str | None, typer.Option(help="default: economy.toml's")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Two-level planning: publish the plan and its valuations, collect the
+    units' paying proposals, reconcile, republish, until nothing pays."""
+    from counterplan.counter.rounds import read_units, run_rounds
+    from counterplan.io.folder import staged_folder
+    from counterplan.plan import write_plan
+
+    console.quiet = quiet
+    economy = _read(folder)
+    proposals = read_units(units, economy)
+    with console.step(f"planning in rounds with {len(proposals)} private proposal(s)"):
+        result = run_rounds(economy, proposals, max_rounds, objective)
+    with staged_folder(out) as tmp:
+        result.rounds.to_csv(tmp / "rounds.csv", index=False)
+        result.valuations.to_csv(tmp / "valuations.csv", index=False)
+        write_plan(result.plan, tmp / "plan")
+    for row in result.rounds.itertuples():
+        console.say(f"round {row.round}: objective {row.objective:.6g}, {row.proposed} "
+                    f"proposed, {row.adopted} adopted")
+    last = result.rounds.iloc[-1]
+    console.say("converged: no unit has a paying proposal" if last["converged"] else
+                f"stopped after {max_rounds} rounds with proposals still paying")
+    console.say(f"wrote {out}/rounds.csv, valuations.csv and the final plan in {out}/plan")
+
+
+@app.command()
 def plot(
     plan_folder: Annotated[Path, typer.Argument(help="a solved-plan folder (from solve)")],
     out: Annotated[Path, typer.Option("--out", "-o", help="picture: .png, .svg or .html")],

@@ -104,27 +104,27 @@ def generate(options: GeneratorOptions) -> Economy:
     rank_to_product = rng.permutation(n).astype(np.int32)
     draws = _draws(rng, n, options.mean_inputs)
     investment_draws = _draws(rng, n, INVESTMENT_INPUTS) if options.stocks else draws[:0]
-    flows = _FlowArrays(n * (1 + options.labour + 3 * options.stocks + options.labour
-                             * options.stocks) + int(draws.sum() + investment_draws.sum()))
+    fixed = 1 + options.labour + options.stocks * (2 + options.labour)  # flows per product
+    flows = _FlowArrays(fixed * n + int(draws.sum()) + int(investment_draws.sum()))
     products = np.arange(n, dtype=np.int32)
     flows.add(products, products, np.ones(n))
     start = flows.size
-    _add_inputs(rng, flows, 0, draws, rank_to_product, (0.2, 0.8))
-    inputs = flows.csr(start, n)  # −Aᵀ, techniques × products
+    counts = _add_inputs(rng, flows, 0, draws, rank_to_product, (0.2, 0.8))
+    inputs = flows.csr(start, counts, n)  # −Aᵀ, techniques × products, sharing the flows
     final = _final_demand(rng, n, periods)
-    availability = _FlowArrays(periods + (n if options.stocks else 0))
+    availability: list[tuple[IntArray, IntArray, FloatArray]] = []
     if options.labour:
         labour = rng.uniform(0.1, 1.0, n)
         flows.add(products, np.full(n, layout.labour, dtype=np.int32), -labour)
-        values = _solve(lambda v: v + inputs @ v, labour)
+        values = _solve(lambda v: v + inputs @ v, labour)  # v = l + Aᵀ v
         slack = LABOUR_SLACK_STOCKS if options.stocks else LABOUR_SLACK
-        availability.add(np.full(periods, layout.labour, dtype=np.int32),
-                         np.arange(periods, dtype=np.int32), slack * (values @ final))
+        availability.append((np.full(periods, layout.labour, dtype=np.int32),
+                             np.arange(periods, dtype=np.int32), slack * (values @ final)))
     if options.stocks:
-        gross = _solve(lambda x: x + inputs.T @ x, final[:, 0])
-        _add_stocks(rng, layout, flows, availability, investment_draws, rank_to_product,
-                    gross)
-    return _economy(options, layout, flows, availability, _targets(final))
+        gross = _solve(lambda x: x + inputs.T @ x, final[:, 0])  # x = f + A x
+        availability.append(_add_stocks(rng, layout, flows, investment_draws,
+                                         rank_to_product, gross))
+    return _economy(options, layout, flows.flows(), availability, _targets(final))
 
 
 def _draws(rng: np.random.Generator, n: int, k: int) -> IntArray:
@@ -141,7 +141,6 @@ class _FlowArrays:
         self.item = np.empty(capacity, dtype=np.int32)
         self.amount = np.empty(capacity, dtype=np.float64)
         self.size = 0
-        self.counts: list[IntArray] = []
 
     def add(self, technique: IntArray, item: IntArray, amount: FloatArray) -> None:
         end = self.size + len(amount)
@@ -150,15 +149,15 @@ class _FlowArrays:
         self.amount[self.size:end] = amount
         self.size = end
 
-    def csr(self, start: int, n: int) -> sp.csr_matrix:
-        """The rows added since ``start`` (technique-major, with their counts
-        in ``self.counts``) as a techniques × products matrix sharing the arrays."""
-        counts = np.concatenate(self.counts)
+    def csr(self, start: int, counts: IntArray, n: int) -> sp.csr_matrix:
+        """The rows from ``start`` on, technique-major with ``counts`` per
+        technique, as a techniques × products matrix sharing the arrays."""
         indptr = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         index = np.int32 if indptr[-1] < np.iinfo(np.int32).max else np.int64
         end = start + int(indptr[-1])
-        return sp.csr_matrix((self.amount[start:end], self.item[start:end].astype(index, copy=False),
+        return sp.csr_matrix((self.amount[start:end],
+                              self.item[start:end].astype(index, copy=False),
                               indptr.astype(index)), shape=(len(counts), n))
 
     def flows(self) -> Flows:
@@ -167,22 +166,22 @@ class _FlowArrays:
 
 
 def _add_inputs(rng: np.random.Generator, flows: _FlowArrays, first: int, draws: IntArray,
-                rank_to_product: IntArray, share: tuple[float, float]) -> None:
+                rank_to_product: IntArray, share: tuple[float, float]) -> IntArray:
     """The inputs of techniques first, first + 1, …: distinct suppliers with
-    coefficients summing to a share drawn uniformly in ``share``, block by block."""
+    coefficients summing to a share drawn uniformly in ``share``, added block
+    by block.  Returns the number of inputs of each technique."""
     n = len(rank_to_product)
-    flows.counts = []
+    counts = np.empty(len(draws), dtype=np.int32)
     for lo in range(0, len(draws), BLOCK):
         block = draws[lo:lo + BLOCK]
-        counts, rank = _suppliers(rng, n, block)
+        counts[lo:lo + len(block)], rank = _suppliers(rng, n, block)
+        c = counts[lo:lo + len(block)]
         weight = rng.standard_exponential(len(rank))
-        starts = np.cumsum(counts, dtype=np.int64) - counts
-        weight *= np.repeat(rng.uniform(*share, len(block)) / np.add.reduceat(weight, starts),
-                            counts)
-        technique = np.repeat(np.arange(first + lo, first + lo + len(block), dtype=np.int32),
-                              counts)
+        starts = np.cumsum(c, dtype=np.int64) - c
+        weight *= np.repeat(rng.uniform(*share, len(block)) / np.add.reduceat(weight, starts), c)
+        technique = np.repeat(np.arange(first + lo, first + lo + len(block), dtype=np.int32), c)
         flows.add(technique, rank_to_product[rank], -weight)
-        flows.counts.append(counts)
+    return counts
 
 
 def _suppliers(rng: np.random.Generator, n: int, draws: IntArray) -> tuple[IntArray, IntArray]:
@@ -298,10 +297,10 @@ class _Layout:
 
 
 def _add_stocks(rng: np.random.Generator, layout: _Layout, flows: _FlowArrays,
-                availability: _FlowArrays, draws: IntArray, rank_to_product: IntArray,
-                gross: FloatArray) -> None:
-    """Capacity ``k<j>`` needed by ``p<j>`` and made by ``invest-<j>``; start
-    levels 5 % above what the first period's targets need."""
+                draws: IntArray, rank_to_product: IntArray, gross: FloatArray
+                ) -> tuple[IntArray, IntArray, FloatArray]:
+    """Capacity ``k<j>`` needed by ``p<j>`` and made by ``invest-<j>``; returns
+    the start levels, 5 % above what the first period's targets need."""
     n = layout.n
     products = np.arange(n, dtype=np.int32)
     stock, invest = layout.first_stock + products, n + products
@@ -311,11 +310,15 @@ def _add_stocks(rng: np.random.Generator, layout: _Layout, flows: _FlowArrays,
     if layout.has_labour:
         flows.add(invest, np.full(n, layout.labour, dtype=np.int32), -rng.uniform(0.1, 1.0, n))
     _add_inputs(rng, flows, n, draws, rank_to_product, (0.5, 1.0))
-    availability.add(stock, np.zeros(n, dtype=np.int32), 1.05 * capital * gross)
+    return stock, np.zeros(n, dtype=np.int32), 1.05 * capital * gross
 
 
-def _economy(options: GeneratorOptions, layout: _Layout, flows: _FlowArrays,
-             availability: _FlowArrays, targets: Entries) -> Economy:
+def _economy(options: GeneratorOptions, layout: _Layout, flows: Flows,
+             availability: list[tuple[IntArray, IntArray, FloatArray]],
+             targets: Entries) -> Economy:
+    item, period = (np.concatenate([a[c] for a in availability] or [np.zeros(0, np.int32)])
+                    for c in range(2))
+    amount = np.concatenate([a[2] for a in availability] or [np.zeros(0)])
     return Economy(
         name=f"generated-{options.products}-seed{options.seed}",
         description=(f"Generated by counterplan.generate: {options.products} products, "
@@ -325,10 +328,8 @@ def _economy(options: GeneratorOptions, layout: _Layout, flows: _FlowArrays,
         techniques=_techniques(layout),
         units=pd.DataFrame({"name": pd.Series([], dtype=object)},
                            index=pd.Index([], name="id", dtype=object)),
-        flows=flows.flows(),
-        availability=Entries(item=availability.technique[:availability.size],
-                             period=availability.item[:availability.size],
-                             amount=availability.amount[:availability.size]),
+        flows=flows,
+        availability=Entries(item=item, period=period, amount=amount),
         targets=targets,
         objective=Objective(),
     )

@@ -178,7 +178,9 @@ def _cycle(matvec: MatVec, r: FloatArray, beta: float, basis: FloatArray, target
            x: FloatArray) -> int:
     """One GMRES cycle from residual ``r``; adds the correction to ``x`` and
     returns the number of matrix products it took.  Arnoldi by classical
-    Gram–Schmidt done twice (two matrix–vector products with the basis)."""
+    Gram–Schmidt (two products with the basis), repeated when cancellation
+    shrinks the vector below 0.7 of its norm (Daniel, Gragg, Kaufman and
+    Stewart, 1976)."""
     m = len(basis) - 1
     np.divide(r, beta, out=basis[0])
     h = np.zeros((m + 1, m))
@@ -189,15 +191,19 @@ def _cycle(matvec: MatVec, r: FloatArray, beta: float, basis: FloatArray, target
     for j in range(m):
         w = basis[j + 1]
         w[...] = matvec(basis[j])
-        for _ in range(2):
+        norm_w = float(np.linalg.norm(w))
+        for _ in range(2):  # once more only if cancellation lost accuracy (DGKS)
             coef = basis[:j + 1] @ w
             w -= coef @ basis[:j + 1]
             h[:j + 1, j] += coef
-        h[j + 1, j] = np.linalg.norm(w)
-        if h[j + 1, j] > 0:
-            w /= h[j + 1, j]
+            norm_w, before = float(np.linalg.norm(w)), norm_w
+            if norm_w > 0.7 * before:
+                break
+        h[j + 1, j] = norm_w
+        if norm_w > 0:
+            w /= norm_w
         _rotate(h, rotations, g, j)
-        if abs(g[j + 1]) <= target or h[j + 1, j] == 0:
+        if abs(g[j + 1]) <= target or norm_w == 0:  # converged, or an exact solution
             used = j + 1
             break
     y = np.linalg.lstsq(np.triu(h[:used, :used]), g[:used], rcond=None)[0]

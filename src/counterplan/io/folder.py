@@ -156,6 +156,8 @@ def staged_folder(path: Path) -> Iterator[Path]:
         yield tmp
         path.mkdir(exist_ok=True)
         for file in tmp.iterdir():
+            if (path / file.name).is_dir():
+                shutil.rmtree(path / file.name)
             os.replace(file, path / file.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
