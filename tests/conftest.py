@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import settings
+from hypothesis import strategies as st
 
 from counterplan.examples import copy_example
 from counterplan.model import Economy
@@ -116,3 +117,28 @@ def machine_economy(rates: list[list[float]], machines: list[float]) -> Economy:
         availability=pd.DataFrame({"item": types, "period": "1", "amount": machines}),
         targets=pd.DataFrame({"item": parts, "period": "1", "amount": 1.0}),
     )
+
+
+@st.composite
+def io_economies(draw: st.DrawFn) -> Economy:
+    """Input-output economies (one single-output technique per product) with
+    one to three resources and one to three periods."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n, n_r, n_t = draw(st.integers(1, 8)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    a = rng.random((n, n)) * (rng.random((n, n)) < 0.5)
+    a *= rng.uniform(0, 0.9, n) / np.maximum(a.sum(axis=0), 1e-12)
+    products, resources = [f"p{i}" for i in range(n)], [f"r{k}" for k in range(n_r)]
+    periods = [str(t + 1) for t in range(n_t)]
+    rows = [(p, p, 1.0) for p in products]
+    rows += [(products[j], products[i], -a[i, j]) for i, j in zip(*np.nonzero(a), strict=True)]
+    rows += [(p, r, -float(rng.uniform(0.1, 1))) for p in products for r in resources]
+    return economy_from(
+        periods,
+        items=pd.DataFrame({"id": products + resources,
+                            "kind": ["product"] * n + ["resource"] * n_r}),
+        techniques=pd.DataFrame({"id": products}),
+        flows=pd.DataFrame(rows, columns=["technique", "item", "amount"]),
+        availability=pd.DataFrame([(r, t, float(rng.uniform(10, 100))) for r in resources
+                                   for t in periods], columns=["item", "period", "amount"]),
+        targets=pd.DataFrame([(p, t, float(rng.uniform(0.1, 5))) for p in products
+                              for t in periods], columns=["item", "period", "amount"]))

@@ -20,6 +20,8 @@ from counterplan.counter.reconcile import reconcile
 from counterplan.model import Economy
 from counterplan.plan.highs import Status, run_highs
 
+from conftest import io_economies
+
 RATES = {"milling": (10, 20, 3), "turret": (20, 30, 3), "automatic": (30, 80, 1)}
 
 
@@ -109,7 +111,7 @@ def test_what_the_valuations_answer_alone(kantorovich: Economy) -> None:
         ("new", "turret-shop", "technique", "turret-both", "part-2", "", "12"),
         ("new", "turret-shop", "technique", "turret-both", "turret", "", "-1"))
     result = evaluate(kantorovich, plans)
-    assert result.quick == 2
+    assert result.counts["valuations"] == 2
     met, new = result.verdicts.itertuples()
     assert met.objective_after == met.objective_before
     assert "already runs milling-part-1 at 2.66667" in met.reason
@@ -305,3 +307,49 @@ def test_reconcile_command_writes_the_plan_and_the_table(tmp_path: Path) -> None
                                       "objective_after", "reason"]
     assert list(pd.read_csv(tmp_path / "e" / "effects.csv").columns) == [
         "id", "item", "period", "before", "after", "change"]
+
+
+@st.composite
+def io_cases(draw: st.DrawFn):  # type: ignore[no-untyped-def]
+    economy = draw(io_economies())
+    products = list(economy.items.index[economy.products])
+    resources = list(economy.items.index[economy.resources])
+    kind = draw(st.sampled_from(["pledge", "norm", "capacity"]))
+    p = draw(st.sampled_from(products))
+    if kind == "pledge":
+        row = ("c", "", "pledge", p, "", draw(st.sampled_from(["", *economy.periods])),
+               str(draw(st.floats(0.0, 200.0))))
+    elif kind == "norm":
+        f = economy.flows
+        j = economy.techniques.index.get_loc(p)
+        inputs = [economy.items.index[i] for i, a in zip(f.item[f.technique == j],
+                                                         f.amount[f.technique == j],
+                                                         strict=True) if a < 0]
+        item = draw(st.sampled_from(inputs))
+        row = ("c", "", "norm", p, item, "", str(-draw(st.floats(0.0, 0.3))))
+    else:
+        row = ("c", "", "capacity", "", draw(st.sampled_from(resources)), "",
+               str(draw(st.floats(0.1, 50.0))))
+    return economy, row
+
+
+@settings(max_examples=60, deadline=None)
+@given(io_cases())
+def test_the_closed_form_answers_equal_the_lp(case) -> None:  # type: ignore[no-untyped-def]
+    from counterplan.plan import PlanOptions, SolverOptions
+
+    economy, row = case
+    (plan,) = plans_of(economy, row)
+    fast = Evaluator(economy)
+    slow = Evaluator(economy, options=PlanOptions(solver=SolverOptions(algorithm="simplex")))
+    assert fast.fast is not None and slow.fast is None
+    a, ratios_a = fast.judge(plan)
+    b, ratios_b = slow.judge(plan)
+    assert fast.counts["closed form"] == 1
+    assert a["verdict"] == b["verdict"]
+    assert a["share"] == pytest.approx(b["share"], abs=1e-6)
+    assert a["objective_after"] == pytest.approx(b["objective_after"], rel=1e-6, abs=1e-9)
+    if b["share"] > 0:  # every target's fulfilment after agrees too (λ where it binds)
+        after_b = slow.before if ratios_b is None else ratios_b
+        assert ratios_a is not None
+        assert np.nanmin(ratios_a) == pytest.approx(np.nanmin(after_b), rel=1e-6, abs=1e-9)

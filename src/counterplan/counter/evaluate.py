@@ -1,10 +1,13 @@
 """Each counter-plan alone against the optimal plan: a verdict, the share
 that fits, the objective after, the reason, and the effect on every target.
 
-The valuations answer first where they are exact: a pledge the plan already
-meets, capacity of something that is not scarce, and a norm or technique
-that does not pay at the current valuations leave the optimum unchanged.
-Everything else is solved from the plan's optimal basis (warm dual simplex).
+Where the plan has a closed form (input-output economies), counter-plans
+are answered from it with at most one sparse solve and a small dense LP
+(io_fast.py).  Otherwise the valuations answer first where they are exact: a
+pledge the plan already meets, capacity of something that is not scarce, and
+a norm or technique that does not pay at the current valuations leave the
+optimum unchanged.  Everything else is solved from the plan's optimal basis
+(warm dual simplex).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from counterplan.counter.apply import Edit, Locator, apply_edit, compile_edit
+from counterplan.counter.io_fast import InputOutputJudge
 from counterplan.counter.proposals import CounterPlan
 from counterplan.counter.reasons import Context, gain_reason, pays_reason, shortfall_reason
 from counterplan.counter.session import WarmPlan
@@ -35,30 +39,45 @@ TOL = 1e-9
 class Evaluation:
     verdicts: pd.DataFrame  # id, verdict, share, objective_before, objective_after, reason
     effects: pd.DataFrame  # id, item, period, before, after, change
-    quick: int  # how many were answered from the valuations alone
+    counts: dict[str, int]  # how many were answered by valuations, closed form, warm simplex
 
 
 class Evaluator:
-    """The plan of an economy, held warm, against which counter-plans are judged."""
+    """The plan of an economy, against which counter-plans are judged: in
+    closed form where the plan has one (input-output economies, see
+    io_fast.py), else held warm in HiGHS."""
 
     def __init__(self, economy: Economy, objective: str | None = None,
                  options: PlanOptions | None = None):
-        options = options or PlanOptions()
+        self.options = options or PlanOptions()
         self.economy = economy
         self.kind = objective or economy.objective.kind
-        weights = dict(economy.objective.resources if options.resources is None
-                       else options.resources)
-        self.lp = build_lp(economy, self.kind, options.harmony, weights)
-        self.warm = WarmPlan(self.lp, options.solver)
-        if self.warm.base.status != Status.OPTIMAL:
-            solve_plan(economy, self.kind, options)  # raises the explanation
-        self.at = Locator(economy, self.lp, weights)
-        self.context = Context.of(economy, self.lp, self.warm.base)
-        self.before = self.fulfilment(self.warm.base)
+        self.weights = dict(economy.objective.resources if self.options.resources is None
+                            else self.options.resources)
+        self.lp = build_lp(economy, self.kind, self.options.harmony, self.weights)
+        self.at = Locator(economy, self.lp, self.weights)
+        self.counts = {"valuations": 0, "closed form": 0, "warm simplex": 0}
+        # as in solve(): the closed form unless an algorithm is asked for by name
+        closed = self.options.solver.algorithm == "auto" and \
+            InputOutputJudge.applies(economy, self.kind)
+        self.fast = InputOutputJudge(economy) if closed else None
+        self._warm: WarmPlan | None = None
+        self.before = self.fast.ratios(self.fast.lambdas) if self.fast is not None else \
+            self.fulfilment(self.warm.base)
+
+    @property
+    def warm(self) -> WarmPlan:
+        """The plan held in HiGHS, made at first need (it is the costly part)."""
+        if self._warm is None:
+            self._warm = WarmPlan(self.lp, self.options.solver)
+            if self._warm.base.status != Status.OPTIMAL:
+                solve_plan(self.economy, self.kind, self.options)  # raises the explanation
+            self.context = Context.of(self.economy, self.lp, self._warm.base)
+        return self._warm
 
     @property
     def objective(self) -> float:
-        return self.warm.base.objective
+        return self.fast.objective if self.fast is not None else self.warm.base.objective
 
     def fulfilment(self, solution: Solution) -> FloatArray:
         """Delivered / target for every target entry (net output of the product)."""
@@ -81,20 +100,31 @@ class Evaluator:
         delivered = net[row, e.targets.period]
         return np.where(amount > 0, delivered / np.where(amount > 0, amount, 1.0), np.nan)
 
-    def judge(self, plan: CounterPlan) -> tuple[dict[str, object], Solution | None]:
-        """The verdict row of one counter-plan, and the solution it leads to."""
-        edit = compile_edit(plan, self.at, 1.0)
+    def judge(self, plan: CounterPlan) -> tuple[dict[str, object], FloatArray | None]:
+        """The verdict row of one counter-plan, and every target's fulfilment
+        after it (None when nothing changes)."""
         before = self.objective
         row: dict[str, object] = {"id": plan.id, "objective_before": before}
+        if self.fast is not None:
+            answer = self.fast.answer(plan)
+            if answer is not None:
+                self.counts["closed form"] += 1
+                row.update(verdict=answer.verdict, share=answer.share,
+                           objective_after=answer.objective, reason=answer.reason)
+                return row, answer.ratios
+        edit = compile_edit(plan, self.at, 1.0)
+        warm = self.warm
         quick = self.context.unchanged(plan, edit, self.at)
         if quick is not None:
+            self.counts["valuations"] += 1
             row.update(verdict="accepted", share=1.0, objective_after=before, reason=quick)
             return row, None
-        solution = self.warm.trial(edit)
+        self.counts["warm simplex"] += 1
+        solution = warm.trial(edit)
         if solution.status == Status.OPTIMAL:
             row.update(verdict="accepted", share=1.0, objective_after=solution.objective,
                        reason=gain_reason(self.context, plan, before, solution.objective))
-            return row, solution
+            return row, self.fulfilment(solution)
         if solution.status == Status.UNBOUNDED:
             row.update(verdict="rejected", share=0.0, objective_after=before,
                        reason=pays_reason(self.economy, plan))
@@ -104,10 +134,10 @@ class Evaluator:
         if share <= TOL:
             row.update(verdict="rejected", share=0.0, objective_after=before, reason=reason)
             return row, None
-        partial = self.warm.trial(compile_edit(plan, self.at, share))
+        partial = warm.trial(compile_edit(plan, self.at, share))
         row.update(verdict="partial", share=share, objective_after=partial.objective,
                    reason=reason)
-        return row, partial
+        return row, self.fulfilment(partial)
 
     def largest_share(self, plan: CounterPlan, edit: Edit) -> float:
         """The largest θ in [0, 1] at which the counter-plan fits: one LP for
@@ -154,17 +184,13 @@ def evaluate(economy: Economy, plans: list[CounterPlan], objective: str | None =
     """Judge each counter-plan alone against the optimal plan of ``economy``."""
     judge = Evaluator(economy, objective, options)
     rows, effects = [], []
-    quick = 0
     ids = economy.items.index.to_numpy(dtype=object)[economy.targets.item]
     periods = np.asarray(economy.periods, dtype=object)[economy.targets.period]
     for plan in plans:
-        row, solution = judge.judge(plan)
+        row, after = judge.judge(plan)
         rows.append(row)
-        if solution is None:
-            quick += row["verdict"] == "accepted" and row["objective_after"] == \
-                row["objective_before"]
+        if after is None:
             continue
-        after = judge.fulfilment(solution)
         changed = np.abs(after - judge.before) > 1e-9 * np.maximum(1.0, np.abs(judge.before))
         effects.append(pd.DataFrame({
             "id": plan.id, "item": ids[changed], "period": periods[changed],
@@ -175,4 +201,4 @@ def evaluate(economy: Economy, plans: list[CounterPlan], objective: str | None =
     effect_columns = ["id", "item", "period", "before", "after", "change"]
     effect_table = pd.concat(effects, ignore_index=True) if effects else \
         pd.DataFrame(columns=effect_columns)
-    return Evaluation(verdicts, effect_table[effect_columns], int(quick))
+    return Evaluation(verdicts, effect_table[effect_columns], dict(judge.counts))
