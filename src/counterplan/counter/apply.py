@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from counterplan.counter.proposals import Change, CounterPlan, NewTechnique
+from counterplan.counter.proposals import Change, CounterPlan, NewTechnique, norm_net
 from counterplan.model import Economy
 from counterplan.plan.build import LP, Block
 from counterplan.schema import PRODUCT, RESOURCE
@@ -117,11 +117,7 @@ def _pledge(edit: Edit, at: Locator, change: Change, share: float) -> None:
 def _norm(edit: Edit, at: Locator, change: Change, share: float) -> None:
     f = at.economy.flows
     rows = (f.technique == change.technique) & (f.item == change.item)
-    amounts = f.amount[rows]
-    old = float(amounts.sum())
-    # own use lists the item twice: the norm replaces the row of the same sign
-    same_sign = amounts[np.sign(amounts) == np.sign(change.value)]
-    new = old - float(same_sign.sum()) + change.value
+    old, new = norm_net(f.amount[rows], change.value)
     target = old + share * (new - old)
     for t in at.periods(change.period):
         col = at.column(change.technique, t)

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from counterplan.calc.leontief import IOSystem, io_system
 from counterplan.calc.linear import SolveOptions, solve
-from counterplan.counter.proposals import CounterPlan
+from counterplan.counter.proposals import CounterPlan, norm_net
 from counterplan.model import Economy
 from counterplan.plan import closed_form
 from counterplan.plan.build import INF, LP, Registry
@@ -127,9 +127,7 @@ class InputOutputJudge:
         du = np.zeros(len(self.e.resources))
         f = self.e.flows
         for c in plan.changes:
-            amounts = f.amount[(f.technique == j) & (f.item == c.item)]
-            old = float(amounts.sum())
-            new = old - float(amounts[np.sign(amounts) == np.sign(c.value)].sum()) + c.value
+            old, new = norm_net(f.amount[(f.technique == j) & (f.item == c.item)], c.value)
             kind = self.e.kind_codes[c.item]
             if kind == PRODUCT and self.product_row[c.item] >= 0:
                 d[self.product_row[c.item]] += new - old
@@ -147,7 +145,10 @@ class InputOutputJudge:
             if x.min(initial=0.0) < -TOL * max(1.0, float(np.abs(x).max())):
                 return None
         need = self.u @ x + np.outer(du, x[k])
-        return self._accepted(self._lambdas(need, self.available))
+        lambdas = self._lambdas(need, self.available)
+        if not np.all(lambdas <= 1e12 * max(1.0, float(self.lambdas.max(initial=1.0)))):
+            return None  # some target would need nothing scarce: the LP explains it
+        return self._accepted(lambdas)
 
     # -- pledges: the plan in the space of net outputs --------------------------------
     def embodied(self) -> FloatArray:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from counterplan.io.problems import Problems, RawTable
 from counterplan.model import Economy
@@ -67,6 +68,19 @@ class CounterPlan:
     @property
     def kinds(self) -> set[str]:
         return {c.kind for c in self.changes} | ({"technique"} if self.techniques else set())
+
+
+def replaced_rows(amounts: NDArray[np.float64], value: float) -> NDArray[np.bool_]:
+    """Which of a technique's rows for an item a norm of ``value`` replaces:
+    the output row for a positive value, the input row otherwise (a norm of
+    zero removes an input).  With own use the item has one row of each."""
+    return amounts > 0 if value > 0 else amounts < 0
+
+
+def norm_net(amounts: NDArray[np.float64], value: float) -> tuple[float, float]:
+    """(old, new) net flow of the item when the norm replaces its row."""
+    old = float(amounts.sum())
+    return old, old - float(amounts[replaced_rows(amounts, value)].sum()) + value
 
 
 def read_counterplans(path: str | Path, economy: Economy) -> list[CounterPlan]:
@@ -209,7 +223,7 @@ def _check_norm(file: str, line: int, economy: Economy, t: int, i: int, value: f
     elif value > 0 and (current < 0).all():
         problems.add(file, line, "a norm turns an input into an output",
                      "give the new input as a negative amount per unit of activity", value)
-    elif value < 0 and (current > 0).all():
+    elif value <= 0 and (current > 0).all():
         problems.add(file, line, "a norm turns an output into an input",
                      "give the new output as a positive amount per unit of activity", value)
     elif value > 0 and economy.kind_codes[i] == RESOURCE:

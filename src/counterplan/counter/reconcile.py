@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from counterplan.counter.apply import Locator, compile_edit
 from counterplan.counter.evaluate import Evaluator
-from counterplan.counter.proposals import CounterPlan
+from counterplan.counter.proposals import CounterPlan, replaced_rows
 from counterplan.errors import CounterplanError
 from counterplan.model import Economy, Entries, Flows
 from counterplan.plan import Plan, PlanOptions, plan_from_solution
@@ -102,9 +102,8 @@ def adopt(economy: Economy, plans: list[CounterPlan]) -> Economy:
     for plan in plans:
         for c in plan.changes:
             if c.kind == "norm":
-                at = (technique == c.technique) & (item == c.item) & \
-                    (np.sign(amount) == np.sign(c.value))
-                amount[at] = c.value
+                rows = np.flatnonzero((technique == c.technique) & (item == c.item))
+                amount[rows[replaced_rows(amount[rows], c.value)]] = c.value
             elif c.kind == "capacity":
                 if economy.kind_codes[c.item] == 2 and c.period < 0:  # a stock: at the start
                     avail[c.item, 0] += c.value
