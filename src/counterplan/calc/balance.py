@@ -39,12 +39,19 @@ class Balance:
 
     def deficits(self, rtol: float = 1e-9) -> pd.DataFrame:
         """Rows of products and resources whose surplus is negative beyond
-        rounding, largest shortfall first."""
+        rounding, largest shortfall first.  Rounding is ``rtol`` of the row's
+        size, and for products also what the solve leaves: its relative
+        residual times the size of the period's final deliveries (a small
+        product can carry a larger relative error than the whole vector)."""
         frames = []
-        for frame, scale_cols in ((self.products, ["supply", "use"]),
-                                  (self.resources, ["available", "used"])):
+        p = self.products
+        norm = p.groupby("period", sort=False)["final"].transform(
+            lambda f: float(np.linalg.norm(f)))
+        solve_error = 10 * max(self.report.residual, 1e-10) * norm
+        for frame, scale_cols, extra in ((p, ["supply", "use"], solve_error),
+                                         (self.resources, ["available", "used"], 0.0)):
             scale = frame[scale_cols].abs().max(axis=1)
-            short = frame[frame["surplus"] < -rtol * np.maximum(scale, 1.0)]
+            short = frame[frame["surplus"] < -(rtol * np.maximum(scale, 1.0) + extra)]
             frames.append(short[["item", "period", "surplus"]])
         out = pd.concat(frames, ignore_index=True)
         out["shortfall"] = -out.pop("surplus")

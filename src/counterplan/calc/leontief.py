@@ -91,8 +91,7 @@ def embodied(system: IOSystem, rows: IntArray, options: SolveOptions = SolveOpti
     of ``rows``: the amount of r needed, directly and through every input of
     every input, per unit of each product delivered to final use."""
     direct = system.requirements[rows].T.toarray() if len(rows) else np.zeros((0, 0))
-    v, report = solve(system.net.T.tocsr(), direct.reshape(len(system.products), len(rows)),
-                      options)
+    v, report = solve(system.net.T, direct.reshape(len(system.products), len(rows)), options)
     _require_non_negative(v, "embodied amount", "direct requirements")
     return v, report
 

@@ -38,7 +38,7 @@ FloatArray = NDArray[np.float64]
 MatVec = Callable[[FloatArray], FloatArray]
 
 #: Systems up to this size are factorised; above it they are iterated.
-DIRECT_LIMIT = 5_000
+DIRECT_LIMIT = 500
 #: Memory for the GMRES basis; the restart length is what fits, within the bounds below.
 BASIS_BYTES = 2 << 30
 MIN_RESTART, MAX_RESTART = 4, 40

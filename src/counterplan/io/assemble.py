@@ -181,10 +181,12 @@ def _numbers(table: RawTable, col: str, default: float, problems: Problems, fix:
         values = pd.to_numeric(raw.where(~blank, "0"), errors="coerce").to_numpy(dtype=float)
     if required:
         problems.rows(table, blank, f"'{col}' is empty", fix)
-    values = np.where(blank, np.nan if required else default, values)
+    if blank.any():  # (no copy of a column of 10⁸ numbers when none is blank)
+        values = np.where(blank, np.nan if required else default, values)
     bad = ~blank & ~np.isfinite(values)
     if bad.any():
         problems.rows(table, bad, f"'{col}' is not a finite number", fix, raw)
+        values = values.copy()
         values[bad] = np.nan
     return values
 
@@ -223,14 +225,17 @@ def _refs(table: RawTable, col: str, index: pd.Index, what: str, problems: Probl
     if isinstance(getattr(raw, "dtype", None), pd.CategoricalDtype):
         assert raw is not None  # dictionary-encoded Parquet: resolve each category once
         cats = pd.Index(raw.cat.categories.astype(str).str.strip())
-        lookup = np.append(index.get_indexer(cats), -1)
+        if cats.equals(index):  # written by write_folder: the ids in order, no hashing
+            lookup = np.append(np.arange(len(index), dtype=np.int64), -1)
+        else:
+            lookup = np.append(index.get_indexer(cats), -1)
         codes = lookup[raw.cat.codes.to_numpy()]
         values: pd.Series = raw.reset_index(drop=True)
     else:
         values = _text(table, col)
         codes = index.get_indexer(pd.Index(values))
     problems.rows(table, codes < 0, f"unknown {what}", fix, values)
-    return codes.astype(np.int64)
+    return codes.astype(np.int64, copy=False)
 
 
 # -- the tables ---------------------------------------------------------------
@@ -314,6 +319,8 @@ def _flows(table: RawTable, items: pd.DataFrame, techniques: pd.DataFrame,
     if (~has_output).sum() > 10:
         problems.add(table.file, None, f"{(~has_output).sum() - 10} more techniques "
                      "have no output", "add a positive flow to each")
+    if ok.all():  # nothing to drop: no copies
+        return Flows(technique=t, item=i, amount=amount)
     return Flows(technique=t[ok], item=i[ok], amount=amount[ok])
 
 
@@ -322,10 +329,14 @@ def _duplicate_flows(table: RawTable, t: NDArray[np.int64], i: NDArray[np.int64]
                      problems: Problems) -> None:
     """A (technique, item) pair may appear twice only as one output and one input."""
     n_t, n_i = int(t.max(initial=0)) + 1, int(i.max(initial=0)) + 1
-    counts = sp.csr_matrix((np.ones(int(ok.sum()), dtype=np.int32), (t[ok], i[ok])),
-                           shape=(n_t, n_i))
-    if counts.nnz == ok.sum():
-        return  # every pair once: the common case, decided in O(nnz)
+    # one column per (item, sign): own use (the same pair as output and input) is fine
+    rows = slice(None) if ok.all() else ok  # a slice takes no copy
+    column = np.multiply(i[rows], 2)
+    column += amount[rows] > 0
+    counts = sp.csr_matrix((np.ones(len(column), dtype=np.int8), (t[rows], column)),
+                           shape=(n_t, 2 * n_i))
+    if counts.nnz == len(column):
+        return  # every (technique, item, sign) once: the common case, decided in O(nnz)
     key = pd.DataFrame({"t": t, "i": i, "pos": amount > 0})[ok]
     # a second output or a second input of the same item is one too many
     extra = key.groupby(["t", "i", "pos"], sort=False).cumcount().to_numpy() >= 1

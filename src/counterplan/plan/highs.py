@@ -19,9 +19,12 @@ from counterplan.plan.build import LP
 Algorithm = Literal["auto", "simplex", "ipm", "pdlp"]
 FloatArray = NDArray[np.float64]
 
-#: Up to this many nonzeros the simplex method; up to IPM_LIMIT interior point; above, PDLP.
-SIMPLEX_LIMIT = 200_000
-IPM_LIMIT = 3_000_000
+#: Up to this many nonzeros the simplex method (an exact vertex, exact valuations);
+#: above it HiGHS's first-order PDLP.  Measured on generated plans with stocks over five
+#: periods (docs/benchmarks.md): at 300 products (36,000 nonzeros) simplex 5.2 s, interior
+#: point 6.3 s, PDLP 4.3 s; at 1,000 products (131,000 nonzeros) PDLP 14 s, interior point
+#: 236 s, simplex not done in 600 s.  Interior point is never the best choice there.
+SIMPLEX_LIMIT = 100_000
 
 
 class Status(StrEnum):
@@ -76,8 +79,7 @@ class Solution:
 def choose_algorithm(lp: LP, algorithm: Algorithm) -> str:
     if algorithm != "auto":
         return algorithm
-    nnz = lp.matrix.nnz
-    return "simplex" if nnz <= SIMPLEX_LIMIT else "ipm" if nnz <= IPM_LIMIT else "pdlp"
+    return "simplex" if lp.matrix.nnz <= SIMPLEX_LIMIT else "pdlp"
 
 
 def run_highs(lp: LP, options: SolverOptions = SolverOptions()) -> Solution:
