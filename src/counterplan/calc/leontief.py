@@ -33,7 +33,8 @@ class IOSystem:
     products: IntArray  # item codes of the products made, in row order of N
     techniques: IntArray  # techniques[k] makes products[k]
     net: sp.csr_matrix  # N, products × techniques
-    requirements: sp.csr_matrix  # U, all items × techniques: what each technique takes
+    requirements: sp.csr_matrix  # U, items × techniques: what each technique takes of the
+    # items outside the system (resources, stocks, products nothing makes); zero elsewhere
     idle: IntArray  # techniques outside the system (they make only stocks)
 
 
@@ -67,12 +68,24 @@ def io_system(economy: Economy) -> IOSystem:
             f"of techniques), e.g. {names}; a material balance cannot choose. "
             "Use `counterplan solve` to choose the techniques optimally."
         )
+    # build N and U straight from the flow coordinates: one sparse build each,
+    # int32 positions, no full-size intermediate matrices (10⁷ products fit)
     order = np.argsort(products, kind="stable")
     products, techniques = products[order].astype(np.int64), techniques[order].astype(np.int64)
-    flows = economy.flow_matrix.tocsr()
-    net = sp.csr_matrix(flows[products][:, techniques])
-    requirements = sp.csr_matrix(-flows[:, techniques].minimum(0))
-    idle = np.setdiff1d(np.arange(economy.n_techniques), techniques)
+    m = len(products)
+    row = np.full(economy.n_items, -1, dtype=np.int32)
+    row[products] = np.arange(m, dtype=np.int32)
+    column = np.full(economy.n_techniques, -1, dtype=np.int32)
+    column[techniques] = np.arange(m, dtype=np.int32)
+    f = economy.flows
+    rows, cols = row[f.item], column[f.technique]
+    inside = (rows >= 0) & (cols >= 0)
+    net = sp.csr_matrix((f.amount[inside], (rows[inside], cols[inside])), shape=(m, m))
+    del inside
+    outside = (rows < 0) & (cols >= 0) & (f.amount < 0)  # resources, stocks, unmade inputs
+    requirements = sp.csr_matrix((-f.amount[outside], (f.item[outside], cols[outside])),
+                                 shape=(economy.n_items, m))
+    idle = np.flatnonzero(column < 0)
     return IOSystem(products, techniques, net, requirements, idle)
 
 
