@@ -168,7 +168,8 @@ class InputOutputJudge:
         rows = {k for pledges in by_period.values() for k, _ in pledges}
         z = {k: solve(self.system.net.T.tocsr(), np.eye(1, len(self.system.products), k)[0],
                       self.options)[0] for k in rows}
-        share = min(self._share(t, p, z) for t, p in by_period.items())
+        shares = {t: self._share(t, p, z) for t, p in by_period.items()}
+        share = min(s for s, _ in shares.values())
         lam, surplus = self.lambdas.copy(), np.zeros_like(self.g)
         for t, pledges in by_period.items():
             solution = self._net_output_lp(t, [(k, share * v) for k, v in pledges], z)
@@ -177,14 +178,17 @@ class InputOutputJudge:
             lam[t], surplus[:, t] = solution
         if share >= 1 - TOL:
             return self._accepted(lam, surplus)
-        limits = ", ".join(str(self.e.items.index[r]) for r in self.e.resources)
+        binding = sorted({(r, t) for t, (s, rows) in shares.items() if s <= share + TOL
+                          for r in rows})
+        limits = "; ".join(f"{self.e.items.index[self.e.resources[r]]} in {self.e.periods[t]}"
+                           f" ({self.available[r, t]:.6g} available)" for r, t in binding)
         verdict = "partial" if share > TOL else "rejected"
         head = f"only {share:.4g} of it fits" if share > TOL else "nothing of it fits"
         after = float(self.weights @ lam)
         return Answer(verdict, share if share > TOL else 0.0,
                       after if share > TOL else self.objective, self.ratios(lam, surplus),
-                      f"{head}: the pledge needs more of {limits} than there is, even "
-                      "with every target given up")
+                      f"{head}: even with every target given up, the pledge needs more "
+                      f"than there is of {limits or 'the resources'}")
 
     def _dense_lp(self, t: int, pledges: list[tuple[int, float]], z: dict[int, FloatArray],
                   share_column: bool) -> LP:
@@ -206,10 +210,15 @@ class InputOutputJudge:
                   lower, upper, 1, Registry(), Registry())
 
     def _share(self, t: int, pledges: list[tuple[int, float]], z: dict[int, FloatArray]
-               ) -> float:
+               ) -> tuple[float, list[int]]:
+        """The largest share of the pledges period t allows, and the resources
+        that bind it."""
         solution = run_highs(self._dense_lp(t, pledges, z, share_column=True))
-        return float(np.clip(solution.x[0], 0, 1)) if solution.status == Status.OPTIMAL \
-            else 0.0
+        if solution.status != Status.OPTIMAL:
+            return 0.0, []
+        n_r = len(self.e.resources)
+        binding = [int(r) for r in np.flatnonzero(np.abs(solution.row_dual[:n_r]) > TOL)]
+        return float(np.clip(solution.x[0], 0, 1)), binding
 
     def _net_output_lp(self, t: int, pledges: list[tuple[int, float]],
                        z: dict[int, FloatArray]) -> tuple[float, FloatArray] | None:
