@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import math
 import os
@@ -269,18 +270,27 @@ def linopy_job(args: argparse.Namespace) -> dict[str, Any]:
     if sparse:
         linopy.options["semantics"] = "v1"
     economy, out = economy_of(args)
-    builds, hands = [], []
-    for _ in range(args.repeat):
-        model, seconds = timed(lambda: linopy_model(economy, sparse))
-        h, handing = timed(model.to_highspy)
+    builds: list[float] = []
+    hands: list[float] = []
+    for run in range(args.repeat):
+        try:
+            model, seconds = timed(lambda: linopy_model(economy, sparse))
+            h, handing = timed(model.to_highspy)
+        except MemoryError as exc:  # keep the runs that fitted
+            if not builds:
+                raise
+            out["failed_repeat"] = f"run {run + 1}: MemoryError: {exc}"[:300]
+            break
         builds.append(seconds)
         hands.append(handing)
         print(f"  {args.job}: model {seconds:.2f} s, to_highspy {handing:.2f} s",
               file=sys.stderr, flush=True)
-        del model
-    out.update(build=builds, to_highspy=hands, peak_build=peak_gib(), version=linopy.__version__)
-    out["agreement"] = agreement(h, build_lp(economy, OBJECTIVE))
-    out["peak"] = peak_gib()
+        if run == 0:
+            out["peak_build"] = peak_gib()
+            out["agreement"] = agreement(h, build_lp(economy, OBJECTIVE))
+        del model, h
+        gc.collect()  # the model holds reference cycles: free it before the next
+    out.update(build=builds, to_highspy=hands, version=linopy.__version__, peak=peak_gib())
     return out
 
 
@@ -448,8 +458,9 @@ def linopy_table(results: list[dict[str, Any]], variants: list[str]) -> str:
                 ratios.append("—")
                 continue
             theirs = median(job["build"]) + median(job["to_highspy"])
+            failed = f"; {job['failed_repeat'][:40]}" if "failed_repeat" in job else ""
             cells.append(f"{median(job['build']):.2f} + {median(job['to_highspy']):.2f} "
-                         f"({job['peak_build']:.2f})")
+                         f"({job['peak_build']:.2f}{failed})")
             ratios.append(f"{theirs / ours:.0f}×")
             checks.append(agreement_text(v, job["agreement"]))
         lines.append(f"| {r['n']:.0e} × {r['periods']} | {median(cp['build_lp']):.3f} + "
