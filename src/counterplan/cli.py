@@ -19,11 +19,14 @@ from counterplan import __version__
 from counterplan.calc.linear import SolveOptions
 from counterplan.errors import CounterplanError, InvalidInput, Problem, Severity
 from counterplan.model import Economy
+from counterplan.web import cli as web_cli
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Plan an economy: balances, labour values, optimal plans, counter-plans.")
 import_app = typer.Typer(no_args_is_help=True, help="Import economies from other tools.")
 app.add_typer(import_app, name="import")
+app.command()(web_cli.serve)
+app.add_typer(web_cli.users_app, name="users")
 
 Folder = Annotated[Path, typer.Argument(help="plan folder (economy.toml and CSV/Parquet tables)")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="print only errors")]

@@ -1,0 +1,309 @@
+"""The JSON API: every action of the app, as the OpenAPI document at
+/openapi.json describes it.  Handlers are glue: they open one transaction,
+find the caller's rights in the plan and call a service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from pydantic import BaseModel, Field
+
+from counterplan.web.app import State, state_of
+from counterplan.web.auth import (
+    SESSION_COOKIE,
+    SESSION_DAYS,
+    attempt_login,
+    log_out,
+    same,
+    session_of,
+)
+from counterplan.web.models import User
+from counterplan.web.rights import Refused, actor
+from counterplan.web.services import reports, rounds, versions, votes
+
+router = APIRouter(prefix="/api")
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: User
+    csrf: str
+    token: str
+
+
+def caller(request: Request) -> Caller:
+    token = request.cookies.get(SESSION_COOKIE)
+    with state_of(request).tx() as db:
+        found = session_of(db, token)
+    if found is None or token is None:
+        raise Refused(401, "log in first: POST /api/login with your name and password")
+    return Caller(found[0], found[1].csrf, token)
+
+
+def writer(request: Request, who: Annotated[Caller, Depends(caller)]) -> Caller:
+    """A caller allowed to change state: the CSRF header must match the session's."""
+    if not same(request.headers.get("x-csrf-token"), who.csrf):
+        raise Refused(403, "missing or wrong CSRF token: send the X-CSRF-Token header that "
+                           "POST /api/login returned")
+    return who
+
+
+Reader = Annotated[Caller, Depends(caller)]
+Writer = Annotated[Caller, Depends(writer)]
+AppState = Annotated[State, Depends(state_of)]
+
+
+def set_session_cookie(response: Response, token: str, secure: bool) -> None:
+    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_DAYS * 86400, httponly=True,
+                        samesite="lax", secure=secure, path="/")
+
+
+async def read_upload(file: UploadFile, limit: int) -> bytes:
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise Refused(413, f"{file.filename}: larger than {limit / 2**20:.0f} MiB; upload a "
+                           "smaller file")
+    return data
+
+
+# -- accounts -------------------------------------------------------------------------
+
+class LoginBody(BaseModel):
+    name: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+
+
+@router.post("/login", summary="Log in; returns the CSRF token for later calls")
+def login(body: LoginBody, response: Response, state: AppState) -> dict[str, str]:
+    done = attempt_login(state.factory, body.name, body.password)
+    set_session_cookie(response, done.token, state.settings.secure_cookies)
+    return {"user": done.user.name, "csrf": done.csrf}
+
+
+@router.post("/logout")
+def logout(request: Request, response: Response, who: Writer, state: AppState
+           ) -> dict[str, bool]:
+    with state.tx() as db:
+        log_out(db, who.token)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return {"logged_out": True}
+
+
+@router.get("/me")
+def me(who: Reader, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return {"user": who.user.name, "csrf": who.csrf, "plans": versions.my_plans(db, who.user)}
+
+
+# -- plans and versions ---------------------------------------------------------------
+
+class ExampleBody(BaseModel):
+    name: str
+    example: str
+    title: str = ""
+
+
+@router.get("/plans")
+def plans(who: Reader, state: AppState) -> list[dict[str, Any]]:
+    with state.tx() as db:
+        return versions.my_plans(db, who.user)
+
+
+@router.post("/plans/example", status_code=201,
+             summary="Create a plan from a bundled example; you become its office")
+def plan_from_example(body: ExampleBody, who: Writer, state: AppState) -> dict[str, Any]:
+    economy = versions.economy_of_example(body.example)
+    with state.tx() as db:
+        plan = versions.create_plan(db, who.user, body.name, body.title, economy)
+        return {"plan": plan.name, "title": plan.title}
+
+
+@router.post("/plans/upload", status_code=201,
+             summary="Create a plan from a zipped plan folder; you become its office")
+async def plan_from_upload(name: Annotated[str, Form()], file: Annotated[UploadFile, File()],
+                           who: Writer, state: AppState,
+                           title: Annotated[str, Form()] = "") -> dict[str, Any]:
+    data = await read_upload(file, state.settings.max_upload)
+    economy = versions.economy_of_upload(data, file.filename or "upload.zip")
+    with state.tx() as db:
+        plan = versions.create_plan(db, who.user, name, title, economy)
+        return {"plan": plan.name, "title": plan.title}
+
+
+@router.get("/plans/{plan}")
+def plan(plan: str, who: Reader, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        a = actor(db, who.user, plan)
+        current = versions.published(db, a.plan)
+        return {"plan": a.plan.name, "title": a.plan.title, "description": a.plan.description,
+                "roles": a.roles(), "versions": versions.versions(db, a),
+                "published": None if current is None else current.number,
+                "rounds": rounds.rounds(db, a)}
+
+
+class MemberBody(BaseModel):
+    user: str
+    role: str
+    unit: str = ""
+
+
+@router.post("/plans/{plan}/members", status_code=201)
+def add_member(plan: str, body: MemberBody, who: Writer, state: AppState) -> dict[str, str]:
+    with state.tx() as db:
+        return versions.grant(db, actor(db, who.user, plan), body.user, body.role, body.unit,
+                              state.cache)
+
+
+@router.get("/plans/{plan}/versions/{number}")
+def version(plan: str, number: int, who: Reader, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return versions.detail(db, state.cache, actor(db, who.user, plan), number)
+
+
+@router.get("/plans/{plan}/compare/{first}/{second}")
+def compare(plan: str, first: int, second: int, who: Reader, state: AppState
+            ) -> dict[str, Any]:
+    with state.tx() as db:
+        return versions.compare(db, state.cache, actor(db, who.user, plan), first, second)
+
+
+@router.post("/plans/{plan}/versions/{number}/publish")
+def publish(plan: str, number: int, who: Writer, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return versions.publish(db, actor(db, who.user, plan), number)
+
+
+# -- rounds, proposals, votes ---------------------------------------------------------
+
+@router.post("/plans/{plan}/rounds", status_code=201)
+def open_round(plan: str, who: Writer, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return rounds.open_round(db, actor(db, who.user, plan))
+
+
+@router.get("/plans/{plan}/rounds/{number}/submitted")
+def submitted(plan: str, number: int, who: Reader, state: AppState) -> list[dict[str, Any]]:
+    with state.tx() as db:
+        return rounds.submitted(db, actor(db, who.user, plan), number)
+
+
+@router.post("/plans/{plan}/rounds/{number}/reconcile")
+def reconcile(plan: str, number: int, who: Writer, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return rounds.reconcile_round(db, state.cache, actor(db, who.user, plan), number)
+
+
+@router.get("/plans/{plan}/rounds/{number}/outcomes")
+def outcomes(plan: str, number: int, who: Reader, state: AppState) -> list[dict[str, Any]]:
+    with state.tx() as db:
+        return rounds.outcomes(db, actor(db, who.user, plan), number)
+
+
+@router.get("/plans/{plan}/units/{unit}")
+def unit(plan: str, unit: str, who: Reader, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return versions.unit_view(db, state.cache, actor(db, who.user, plan), unit)
+
+
+class ProposalBody(BaseModel):
+    kind: str = Field(description="pledge, norm, capacity or technique")
+    technique: str = ""
+    item: str = ""
+    period: str = ""
+    value: str = Field("", description="a number, as in counterplan.csv")
+    note: str = Field("", max_length=2000)
+    flows: str = Field("", description="a new technique's flows: 'item amount' per line")
+
+
+@router.post("/plans/{plan}/units/{unit}/proposals", status_code=201,
+             summary="Propose a counter-plan; the verdict comes back at once")
+def propose(plan: str, unit: str, body: ProposalBody, who: Writer, state: AppState
+            ) -> dict[str, Any]:
+    frame = rounds.form_rows(unit, body.kind, body.technique, body.item, body.period,
+                             body.value, body.note, body.flows)
+    with state.tx() as db:
+        return rounds.propose(db, state.cache, actor(db, who.user, plan), unit, frame)[0]
+
+
+@router.post("/plans/{plan}/units/{unit}/proposals/upload", status_code=201,
+             summary="Propose the counter-plans of a counterplan.csv file")
+async def propose_file(plan: str, unit: str, file: Annotated[UploadFile, File()], who: Writer,
+                       state: AppState) -> list[dict[str, Any]]:
+    data = await read_upload(file, state.settings.max_upload)
+    frame = rounds.upload_rows(data, file.filename or "counterplan.csv", unit)
+    with state.tx() as db:
+        return rounds.propose(db, state.cache, actor(db, who.user, plan), unit, frame,
+                              file.filename or "counterplan.csv")
+
+
+@router.get("/plans/{plan}/units/{unit}/proposals")
+def proposals(plan: str, unit: str, who: Reader, state: AppState) -> list[dict[str, Any]]:
+    with state.tx() as db:
+        return rounds.unit_proposals(db, actor(db, who.user, plan), unit)
+
+
+@router.post("/plans/{plan}/proposals/{proposal}/submit")
+def submit(plan: str, proposal: int, who: Writer, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return rounds.submit(db, actor(db, who.user, plan), proposal)
+
+
+@router.post("/plans/{plan}/units/{unit}/polls", status_code=201,
+             summary="Open a secret vote on the unit's waiting proposals")
+def open_poll(plan: str, unit: str, who: Writer, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return votes.open_poll(db, actor(db, who.user, plan), unit)
+
+
+@router.get("/plans/{plan}/units/{unit}/polls")
+def polls(plan: str, unit: str, who: Reader, state: AppState) -> list[dict[str, Any]]:
+    with state.tx() as db:
+        return votes.polls(db, actor(db, who.user, plan), unit)
+
+
+@router.get("/plans/{plan}/polls/{poll}")
+def poll(plan: str, poll: int, who: Reader, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return votes.show_poll(db, actor(db, who.user, plan), poll)
+
+
+class BallotBody(BaseModel):
+    choices: dict[int, bool] = Field(description="proposal id → yes (true) or no (false)")
+
+
+@router.post("/plans/{plan}/polls/{poll}/ballot", status_code=201)
+def ballot(plan: str, poll: int, body: BallotBody, who: Writer, state: AppState
+           ) -> dict[str, Any]:
+    with state.tx() as db:
+        return votes.cast(db, actor(db, who.user, plan), poll, body.choices)
+
+
+@router.post("/plans/{plan}/polls/{poll}/close")
+def close_poll(plan: str, poll: int, who: Writer, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return votes.close_poll(db, actor(db, who.user, plan), poll)
+
+
+# -- reports and fulfilment -----------------------------------------------------------
+
+class ReportBody(BaseModel):
+    technique: str
+    period: str
+    activity: float
+    note: str = Field("", max_length=2000)
+
+
+@router.post("/plans/{plan}/units/{unit}/reports", status_code=201)
+def report(plan: str, unit: str, body: ReportBody, who: Writer, state: AppState
+           ) -> dict[str, Any]:
+    with state.tx() as db:
+        return reports.report(db, state.cache, actor(db, who.user, plan), unit,
+                              body.technique, body.period, body.activity, body.note)
+
+
+@router.get("/plans/{plan}/fulfilment")
+def fulfilment(plan: str, who: Reader, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return reports.fulfilment(db, state.cache, actor(db, who.user, plan))

@@ -1,0 +1,243 @@
+"""The web application's tables (SQLAlchemy 2.0).
+
+The state of a federation's planning: accounts and their sessions, plans and
+their immutable versions, who holds which role for which unit, rounds of
+counter-planning, proposals with their verdicts, secret ballots, the
+reconciliation's outcome for each proposal, and the units' reports.
+
+Two rules shape the tables:
+
+- a version is never changed once written (economy and solved plan are kept
+  as zipped plan folders); publishing a version is a row of its own;
+- a ballot cannot be linked to a voter: who has voted (``voters``) is kept
+  apart from what was voted (``ballots``), ballots have random ids and no
+  time, and results are shown only when the poll is closed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ROLES = ("office", "delegate", "member")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+
+
+class AuthSession(Base):
+    """A logged-in browser or client: the cookie holds the token, the table
+    only its SHA-256."""
+
+    __tablename__ = "auth_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class LoginFailure(Base):
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+
+
+class Membership(Base):
+    """A role a user holds in a plan: office (unit_id empty), or delegate or
+    member of one unit."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("plan_id", "user_id", "role", "unit_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[str] = mapped_column(String(128), default="")
+
+
+class Version(Base):
+    """One immutable version of a plan: the economy and its solved plan, each
+    a zipped plan folder."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), nullable=True)
+    round_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    economy_zip: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    plan_zip: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    objective: Mapped[float] = mapped_column(Float)
+    input_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+        nullable=True)
+
+
+class Publication(Base):
+    """The office published a version; the latest publication is the plan in force."""
+
+    __tablename__ = "publications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+        nullable=True)
+
+
+class Round(Base):
+    """A round of counter-planning on a published version: open (units
+    propose, vote and submit), then reconciled into a new version."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Proposal(Base):
+    """A counter-plan of one unit in one round, with the verdict it got the
+    moment it was made.  ``rows`` is the counter-plan in the CSV's columns,
+    as JSON."""
+
+    __tablename__ = "proposals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"),
+                                          index=True)
+    unit_id: Mapped[str] = mapped_column(String(128), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+        nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    rows: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    verdict: Mapped[str] = mapped_column(String(16))
+    share: Mapped[float] = mapped_column(Float)
+    objective_before: Mapped[float] = mapped_column(Float)
+    objective_after: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="proposed")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+        nullable=True)
+
+
+class Outcome(Base):
+    """What the reconciliation made of a submitted proposal."""
+
+    __tablename__ = "outcomes"
+    __table_args__ = (UniqueConstraint("version_id", "proposal_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    verdict: Mapped[str] = mapped_column(String(16))
+    share: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class Poll(Base):
+    """A unit's vote on which of its proposals it submits."""
+
+    __tablename__ = "polls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"),
+                                          index=True)
+    unit_id: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class PollItem(Base):
+    __tablename__ = "poll_items"
+    __table_args__ = (UniqueConstraint("poll_id", "proposal_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+
+
+class Voter(Base):
+    """That a member has voted in a poll, and nothing about how."""
+
+    __tablename__ = "voters"
+    __table_args__ = (UniqueConstraint("poll_id", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+def _ballot_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Ballot(Base):
+    """One anonymous yes or no on one proposal: a random id, no voter, no time."""
+
+    __tablename__ = "ballots"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_ballot_id)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    yes: Mapped[bool] = mapped_column(Boolean)
+
+
+class Report(Base):
+    """A unit's actual activity of one technique in one period, against the
+    version in force; the latest report of a cell counts, none is deleted."""
+
+    __tablename__ = "reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(String(128), index=True)
+    technique: Mapped[str] = mapped_column(String(128))
+    period: Mapped[str] = mapped_column(String(64))
+    activity: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    reported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+        nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)

@@ -1,0 +1,130 @@
+"""Plan fulfilment: units report the activity each technique actually ran
+in each period; the app sets it against the plan in force, per unit and
+technique, and ranks the units (the competition between brigades) by
+fulfilment and by how much their norms improved.
+
+Fulfilment of a unit is the mean, over the cells it has reported, of actual
+over planned activity (the latest report of a cell counts).  The improvement
+of its norms is how much cheaper its techniques have become since the first
+published version, costing a unit of each technique's inputs at the first
+version's valuations: 1 − Σ cost now / Σ cost then, over the techniques the
+unit ran in both.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from counterplan.model import Economy
+from counterplan.web.models import Publication, Report, Version
+from counterplan.web.rights import Actor, Refused, need_delegate
+from counterplan.web.services.versions import in_force, loaded, unit_part
+from counterplan.web.store import Loaded, VersionCache
+
+
+def report(db: Session, cache: VersionCache, a: Actor, unit: str, technique: str,
+           period: str, activity: float, note: str = "") -> dict[str, Any]:
+    """Record the activity ``technique`` ran in ``period`` against the plan in force."""
+    need_delegate(a, unit, "report the unit's activity")
+    version = in_force(db, a)
+    e = loaded(db, cache, version).economy
+    techniques = set(e.techniques.index[unit_part(e, unit)])
+    if technique not in techniques:
+        raise Refused(422, f"technique {technique!r} is not one of unit {unit!r}'s; report "
+                           f"one of {', '.join(sorted(techniques)) or '(none)'}")
+    if period not in e.periods:
+        raise Refused(422, f"period {period!r} is not in the plan; give one of "
+                           f"{', '.join(e.periods)}")
+    if not math.isfinite(activity) or activity < 0:
+        raise Refused(422, f"activity {activity!r} is not a number >= 0; give the level the "
+                           "technique actually ran at")
+    row = Report(version_id=version.id, unit_id=unit, technique=technique, period=period,
+                 activity=float(activity), note=note, reported_by=a.user.id)
+    db.add(row)
+    db.flush()
+    return {"id": row.id, "unit": unit, "technique": technique, "period": period,
+            "activity": row.activity, "version": version.number}
+
+
+def _latest_reports(db: Session, a: Actor) -> pd.DataFrame:
+    rows = db.execute(select(Report.unit_id, Report.technique, Report.period, Report.activity,
+                             Version.id).join(Version, Report.version_id == Version.id)
+                      .where(Version.plan_id == a.plan.id).order_by(Report.id)).all()
+    frame = pd.DataFrame(rows, columns=["unit", "technique", "period", "actual", "version_id"])
+    return frame.drop_duplicates(["technique", "period"], keep="last")
+
+
+def fulfilment(db: Session, cache: VersionCache, a: Actor) -> dict[str, Any]:
+    """Fulfilment per unit, technique and period, and the ranking of units."""
+    current = in_force(db, a)
+    reports = _latest_reports(db, a)
+    cells: list[pd.DataFrame] = []
+    for version_id in reports["version_id"].unique():
+        group = reports[reports["version_id"] == version_id]
+        planned = loaded(db, cache, db.get_one(Version, int(version_id))).tables["activity"]
+        cells.append(group.merge(planned.rename(columns={"level": "planned"}),
+                                 on=["technique", "period"], how="left"))
+    table = pd.concat(cells, ignore_index=True) if cells else pd.DataFrame(
+        columns=["unit", "technique", "period", "actual", "planned"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["ratio"] = np.where(table["planned"] > 0, table["actual"] / table["planned"],
+                                  np.nan)
+    first = _first_published(db, a)
+    e_now = loaded(db, cache, current).economy
+    units = list(map(str, e_now.units.index))
+    ranking = []
+    for unit in units:
+        mine = table[table["unit"] == unit]
+        ratios = mine["ratio"].dropna()
+        ranking.append({
+            "unit": unit, "name": str(e_now.units.loc[unit, "name"]),
+            "reported": len(mine),
+            "fulfilment": float(ratios.mean()) if len(ratios) else None,
+            "norm_improvement": None if first is None else
+            norm_improvement(loaded(db, cache, first), e_now, unit)})
+    by_fulfilment = sorted(ranking, key=lambda r: -_or(r["fulfilment"], -1.0))
+    by_norms = sorted(ranking, key=lambda r: -_or(r["norm_improvement"], 0.0))
+    table = table.drop(columns=["version_id"], errors="ignore")
+    clean = table.astype(object).where(table.notna(), None)
+    return {"version": current.number, "cells": clean.to_dict("records"),
+            "by_fulfilment": by_fulfilment, "by_norms": by_norms}
+
+
+def _or(value: object, default: float) -> float:
+    return default if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _first_published(db: Session, a: Actor) -> Version | None:
+    return db.scalar(select(Version).join(Publication, Publication.version_id == Version.id)
+                     .where(Publication.plan_id == a.plan.id).order_by(Publication.id).limit(1))
+
+
+def technique_costs(economy: Economy, prices: pd.Series) -> pd.Series:
+    """The inputs of one unit of each technique, valued at ``prices`` (by item id)."""
+    f = economy.flows
+    inputs = f.amount < 0
+    ids = economy.items.index.to_numpy(dtype=object)[f.item[inputs]]
+    value = -f.amount[inputs] * prices.reindex(ids).fillna(0.0).to_numpy()
+    techs = economy.techniques.index.to_numpy(dtype=object)[f.technique[inputs]]
+    return pd.Series(value).groupby(techs).sum()
+
+
+def norm_improvement(first: Loaded, now: Economy, unit: str) -> float | None:
+    """1 − cost now / cost then of the unit's techniques, at the first
+    version's mean valuations; None when they cost nothing then."""
+    valuation = pd.concat([first.tables["balance"][["item", "valuation"]],
+                           first.tables["resources"][["item", "valuation"]]])
+    prices = valuation.groupby("item")["valuation"].mean()
+    then = technique_costs(first.economy, prices)
+    later = technique_costs(now, prices)
+    mine = [t for t in now.techniques.index[unit_part(now, unit)] if t in then.index]
+    before = float(then.reindex(mine).fillna(0.0).sum())
+    if before <= 0:
+        return None
+    return 1.0 - float(later.reindex(mine).fillna(0.0).sum()) / before

@@ -1,0 +1,110 @@
+"""The whole flow through the JSON API, on SQLite and PostgreSQL: a member
+proposes and gets the library's verdict, the unit votes in secret and
+submits, the office reconciles and publishes, a delegate reports."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import Web, snapshot
+from counterplan.counter.evaluate import evaluate
+from counterplan.counter.proposals import parse_counterplans
+from counterplan.web.services.versions import economy_of_example
+
+PLAN = "/api/plans/brazil"
+#: agriculture needs 9.02 jobs per BRL million; 12 is a worse norm, refused
+NORM = {"kind": "norm", "technique": "agriculture", "item": "labour", "value": "-12"}
+CAPACITY = {"kind": "capacity", "item": "labour", "period": "2027", "value": "1000000"}
+
+
+def test_the_verdict_is_the_librarys(web: Web) -> None:
+    member = web.as_("agro-member1")
+    response = member.post(f"{PLAN}/units/agro/proposals", json=NORM)
+    assert response.status_code == 201, response.text
+    got = response.json()
+    economy = economy_of_example("brazil-five-year")
+    frame = pd.DataFrame([{"id": "x", "unit_id": "agro", **NORM}])
+    plans, _ = parse_counterplans(frame, economy)
+    expected = evaluate(economy, plans).verdicts.iloc[0]
+    assert got["verdict"] == expected["verdict"]
+    assert got["objective_after"] == pytest.approx(expected["objective_after"], rel=1e-9)
+    assert got["reason"] == expected["reason"]
+    assert got["state"] == "proposed"
+
+
+def test_proposals_stay_in_the_unit_until_submitted(web: Web) -> None:
+    made = web.as_("agro-member1").post(f"{PLAN}/units/agro/proposals", json=CAPACITY).json()
+    assert [p["id"] for p in web.as_("agro-member2").get(
+        f"{PLAN}/units/agro/proposals").json()] == [made["id"]]
+    assert web.as_("food-member1").get(f"{PLAN}/units/agro/proposals").status_code == 403
+    assert web.as_("office").get(f"{PLAN}/rounds/1/submitted").json() == []
+    web.as_("agro-delegate").post(f"{PLAN}/proposals/{made['id']}/submit")
+    assert [p["id"] for p in web.as_("office").get(f"{PLAN}/rounds/1/submitted").json()] == \
+        [made["id"]]
+
+
+def test_secret_ballot_one_member_one_vote(web: Web) -> None:
+    first = web.as_("agro-member1").post(f"{PLAN}/units/agro/proposals", json=NORM).json()
+    second = web.as_("agro-member2").post(f"{PLAN}/units/agro/proposals", json=CAPACITY).json()
+    poll = web.as_("agro-delegate").post(f"{PLAN}/units/agro/polls").json()
+    path = f"{PLAN}/polls/{poll['id']}"
+    votes = {"agro-member1": {first["id"]: False, second["id"]: True},
+             "agro-member2": {first["id"]: False, second["id"]: True},
+             "agro-delegate": {first["id"]: True, second["id"]: False}}
+    for name, choices in votes.items():
+        response = web.as_(name).post(f"{path}/ballot", json={"choices": choices})
+        assert response.status_code == 201, response.text
+    again = web.as_("agro-member1").post(f"{path}/ballot", json={"choices": {first["id"]: True}})
+    assert again.status_code == 409
+    shown = web.as_("agro-member1").get(path).json()
+    assert shown["voters"] == 3 and all("tally" not in i for i in shown["items"])
+    closed = web.as_("agro-delegate").post(f"{path}/close").json()
+    tally = {i["id"]: i["tally"] for i in closed["items"]}
+    assert tally == {first["id"]: {"yes": 1, "no": 2}, second["id"]: {"yes": 2, "no": 1}}
+    states = {p["id"]: p["state"] for p in web.as_("agro-member1").get(
+        f"{PLAN}/units/agro/proposals").json()}
+    assert states == {first["id"]: "proposed", second["id"]: "submitted"}
+    with web.app.state.counterplan.engine.connect() as c:
+        import sqlalchemy as sa
+
+        ballot_columns = [col["name"] for col in sa.inspect(c).get_columns("ballots")]
+    assert ballot_columns == ["id", "poll_id", "proposal_id", "yes"]  # no voter, no time
+
+
+def test_reconcile_publish_and_outcomes(web: Web) -> None:
+    delegate, office = web.as_("agro-delegate"), web.as_("office")
+    good = delegate.post(f"{PLAN}/units/agro/proposals", json=CAPACITY).json()
+    bad = delegate.post(f"{PLAN}/units/agro/proposals", json=NORM).json()
+    for p in (good, bad):
+        assert delegate.post(f"{PLAN}/proposals/{p['id']}/submit").status_code == 200
+    done = office.post(f"{PLAN}/rounds/1/reconcile")
+    assert done.status_code == 200, done.text
+    assert done.json()["version"]["number"] == 2
+    assert delegate.get(f"{PLAN}/rounds/1/outcomes").status_code == 403  # not yet published
+    assert delegate.get(f"{PLAN}/versions/2").status_code == 404  # a draft
+    assert office.post(f"{PLAN}/versions/2/publish").status_code == 200
+    outcomes = {o["id"]: o for o in delegate.get(f"{PLAN}/rounds/1/outcomes").json()}
+    assert outcomes[good["id"]]["outcome"] == "adopted"
+    assert outcomes[bad["id"]]["outcome"] == "refused"
+    assert "lowers the objective" in outcomes[bad["id"]]["outcome_reason"]
+    v1, v2 = (delegate.get(f"{PLAN}/versions/{n}").json() for n in (1, 2))
+    assert v2["objective"] > v1["objective"]
+    compared = office.get(f"{PLAN}/compare/1/2").json()
+    assert compared["a"]["number"] == 1 and compared["b"]["number"] == 2
+    assert compared["changes"]  # more labour changes the activity
+
+
+def test_reports_and_ranking(web: Web) -> None:
+    delegate = web.as_("agro-delegate")
+    planned = delegate.get(f"{PLAN}/units/agro").json()["activity"]
+    row = next(r for r in planned if r["technique"] == "livestock" and r["period"] == "2026")
+    for activity in (0.5 * row["level"], 0.9 * row["level"]):  # the latest counts
+        response = delegate.post(f"{PLAN}/units/agro/reports", json={
+            "technique": "livestock", "period": "2026", "activity": activity})
+        assert response.status_code == 201, response.text
+    table = web.as_("food-member1").get(f"{PLAN}/fulfilment").json()
+    cell = next(c for c in table["cells"] if c["technique"] == "livestock")
+    assert cell["ratio"] == pytest.approx(0.9)
+    assert table["by_fulfilment"][0]["unit"] == "agro"
+    assert snapshot(web)["reports"] == 2  # nothing is deleted
