@@ -10,7 +10,7 @@ import pytest
 from counterplan import InvalidInput, check_folder, read_folder
 from counterplan.errors import Severity
 
-from conftest import MINIMAL
+from economies import MINIMAL
 
 ITEMS = MINIMAL["items.csv"]
 FLOWS = MINIMAL["flows.csv"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import MINIMAL
+from economies import MINIMAL
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,7 @@ from counterplan.counter.reconcile import reconcile
 from counterplan.model import Economy
 from counterplan.plan.highs import Status, run_highs
 
-from conftest import io_economies
+from economies import io_economies
 
 RATES = {"milling": (10, 20, 3), "turret": (20, 30, 3), "automatic": (30, 80, 1)}
 
@@ -359,7 +359,7 @@ def test_the_closed_form_answers_equal_the_lp(case) -> None:  # type: ignore[no-
 def test_a_norm_that_frees_a_technique_of_every_resource_is_refused() -> None:
     """Found by the property test above: a technique whose only resource input
     falls to (almost) nothing would make the plan unbounded, on both paths."""
-    from conftest import economy_from
+    from economies import economy_from
 
     economy = economy_from(
         ["1"], items=pd.DataFrame({"id": ["p0", "r0"], "kind": ["product", "resource"]}),

@@ -26,7 +26,7 @@ from counterplan.plan import (
 )
 from counterplan.plan.objectives import harmony_breakpoints, harmony_secants
 
-from conftest import economy_from, io_economies, machine_economy
+from economies import economy_from, io_economies, machine_economy
 
 # -- known answers ----------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from counterplan import InvalidInput
 from counterplan.counter.rounds import read_units, run_rounds
 from counterplan.plan import solve
 
-from conftest import economy_from
+from economies import economy_from
 
 
 @st.composite

@@ -26,6 +26,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 import_app = typer.Typer(no_args_is_help=True, help="Import economies from other tools.")
 app.add_typer(import_app, name="import")
 app.command()(web_cli.serve)
+app.command()(web_cli.export)
+app.command()(web_cli.restore)
 app.add_typer(web_cli.users_app, name="users")
 
 Folder = Annotated[Path, typer.Argument(help="plan folder (economy.toml and CSV/Parquet tables)")]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Web, snapshot
+from webtests import Web, snapshot
 
 PLAN = "/api/plans/brazil"
 

@@ -11,7 +11,7 @@ from counterplan.counter.evaluate import evaluate
 from counterplan.counter.proposals import parse_counterplans
 from counterplan.web.services.versions import economy_of_example
 
-from conftest import Web, snapshot
+from webtests import Web, snapshot
 
 PLAN = "/api/plans/brazil"
 #: agriculture needs 9.02 jobs per BRL million; 12 is a worse norm, refused

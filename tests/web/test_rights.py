@@ -17,7 +17,7 @@ import pytest
 
 from counterplan.web.auth import add_user
 
-from conftest import Web, snapshot
+from webtests import Web, snapshot
 
 PLAN = "/api/plans/brazil"
 ROLES = ("anonymous", "outsider", "food-member1", "food-delegate", "agro-member1",

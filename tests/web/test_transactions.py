@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from conftest import Web, snapshot
 from counterplan.web.models import Outcome, Report
+
+from webtests import Web, snapshot
 
 PLAN = "/api/plans/brazil"
 CAPACITY = {"kind": "capacity", "item": "labour", "period": "2027", "value": "1000"}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from counterplan.web.app import State, state_of
@@ -126,10 +127,13 @@ async def plan_from_upload(name: Annotated[str, Form()], file: Annotated[UploadF
                            who: Writer, state: AppState,
                            title: Annotated[str, Form()] = "") -> dict[str, Any]:
     data = await read_upload(file, state.settings.max_upload)
-    economy = versions.economy_of_upload(data, file.filename or "upload.zip")
-    with state.tx() as db:
-        plan = versions.create_plan(db, who.user, name, title, economy)
-        return {"plan": plan.name, "title": plan.title}
+
+    def create() -> dict[str, Any]:  # reading and solving: in a worker thread
+        economy = versions.economy_of_upload(data, file.filename or "upload.zip")
+        with state.tx() as db:
+            plan = versions.create_plan(db, who.user, name, title, economy)
+            return {"plan": plan.name, "title": plan.title}
+    return await run_in_threadpool(create)
 
 
 @router.get("/plans/{plan}")
@@ -232,10 +236,13 @@ def propose(plan: str, unit: str, body: ProposalBody, who: Writer, state: AppSta
 async def propose_file(plan: str, unit: str, file: Annotated[UploadFile, File()], who: Writer,
                        state: AppState) -> list[dict[str, Any]]:
     data = await read_upload(file, state.settings.max_upload)
-    frame = rounds.upload_rows(data, file.filename or "counterplan.csv", unit)
-    with state.tx() as db:
-        return rounds.propose(db, state.cache, actor(db, who.user, plan), unit, frame,
-                              file.filename or "counterplan.csv")
+    name = file.filename or "counterplan.csv"
+
+    def judge() -> list[dict[str, Any]]:  # judging: in a worker thread
+        frame = rounds.upload_rows(data, name, unit)
+        with state.tx() as db:
+            return rounds.propose(db, state.cache, actor(db, who.user, plan), unit, frame, name)
+    return await run_in_threadpool(judge)
 
 
 @router.get("/plans/{plan}/units/{unit}/proposals")

@@ -1,10 +1,11 @@
-"""Commands of the web application: serve, and users add/list/remove.
-Glue only: each parses, calls the app or a service, and prints."""
+"""Commands of the web application: serve, users add/list/remove, export and
+restore.  Glue only: each parses, calls the app or a service, and prints."""
 
 from __future__ import annotations
 
 import getpass
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -121,3 +122,35 @@ def users_remove(name: str, db: Db = DEFAULT_URL) -> None:
         session.execute(delete(Membership).where(Membership.user_id == user.id))
         session.delete(user)
     typer.echo(f"removed {name}")
+
+
+def export(out: Annotated[Path, typer.Argument(
+               help="folder to write: new, empty, or an earlier archive (replaced)")],
+           db: Db = DEFAULT_URL) -> None:
+    """Write the web application's whole state to a folder: accounts, plans as
+    plan folders, counter-plans, votes as totals, reports (docs/web-archive.md)."""
+    from counterplan.web import archive
+    from counterplan.web import db as database
+
+    engine = database.connect(db)
+    try:
+        counts = archive.export(engine, out)
+    finally:
+        engine.dispose()
+    typer.echo(f"wrote {out}: {archive.summary(counts)}")
+
+
+def restore(folder: Annotated[Path, typer.Argument(
+                help="archive folder written by `counterplan export`")],
+            db: Db = DEFAULT_URL) -> None:
+    """Restore an archive into a new, empty database (checked first, then
+    written in one transaction)."""
+    from counterplan.web import archive
+    from counterplan.web import db as database
+
+    engine = database.connect(db)
+    try:
+        counts = archive.restore(engine, folder)
+    finally:
+        engine.dispose()
+    typer.echo(f"restored {folder} into {db.split('@')[-1]}: {archive.summary(counts)}")

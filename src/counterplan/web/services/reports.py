@@ -128,3 +128,13 @@ def norm_improvement(first: Loaded, now: Economy, unit: str) -> float | None:
     if before <= 0:
         return None
     return 1.0 - float(later.reindex(mine).fillna(0.0).sum()) / before
+
+
+def activity_of(text: str) -> float:
+    """The activity a form sent as text, as a number (report() checks the rest)."""
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise Refused(422, f"activity {text.strip()!r} is not a number: give the level the "
+                           "technique actually ran at, e.g. 850000 or 8.5e5; nothing was "
+                           "changed") from None

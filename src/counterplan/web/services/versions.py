@@ -290,3 +290,16 @@ def unit_view(db: Session, cache: VersionCache, a: Actor, unit: str) -> dict[str
         "targets": _records(targets[targets["item"].isin(made)]),
         "items": [str(i) for i in e.items.index],
     }
+
+
+def units(db: Session, cache: VersionCache, a: Actor) -> list[dict[str, Any]]:
+    """The plan's units (of the published version; for the office, of the
+    latest when none is published), each saying whether ``a`` may open its
+    page: the office every unit, others the units they belong to."""
+    v = published(db, a.plan) or (latest(db, a.plan) if a.office else None)
+    if v is None:
+        return []
+    e = loaded(db, cache, v).economy
+    return [{"unit": str(u), "name": str(e.units.loc[u, "name"]),
+             "yours": a.in_unit(str(u)), "may_see": a.office or a.in_unit(str(u))}
+            for u in e.units.index]

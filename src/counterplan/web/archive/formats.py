@@ -1,0 +1,193 @@
+"""The archive's files: one schema per CSV file, and how values are
+written and read back exactly."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from counterplan.counter.proposals import COLUMNS
+from counterplan.errors import CounterplanError, InvalidInput, Problem
+from counterplan.web.models import (
+    ROLES,
+)
+
+FORMAT = "counterplan-web-archive"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+#: The tables an archive holds, in the manifest's counts.
+TABLES = ("users", "plans", "memberships", "versions", "publications", "rounds", "proposals",
+          "outcomes", "polls", "poll_items", "voters", "ballots", "reports")
+DAMAGED = ("the archive is damaged or was edited: export it again with `counterplan export`, "
+           "or restore an intact copy")
+
+# -- one schema per file: (column, kind).  Kinds: text; name (text, not empty);
+# int (a whole number >= 0); float; time (ISO 8601, UTC); user (a name in
+# users.csv); version, round, proposal, poll (a number or id of the plan's
+# versions.csv, rounds.csv, proposals.csv, polls.csv).  A trailing '?' allows
+# empty for none. ----------------------------------------------------------------------
+
+Spec = tuple[tuple[str, str], ...]
+USERS: Spec = (("name", "name"), ("password_hash", "name"), ("created_at", "time"))
+PLAN_FILES: dict[str, Spec] = {
+    "memberships": (("user", "user"), ("role", "name"), ("unit", "text")),
+    "versions": (("number", "int"), ("label", "text"), ("parent", "version?"),
+                 ("round", "round?"), ("objective", "float"), ("input_hash", "text"),
+                 ("economy_sha256", "text"), ("plan_sha256", "text"), ("created_at", "time"),
+                 ("created_by", "user?")),
+    "publications": (("version", "version"), ("at", "time"), ("by", "user?")),
+    "rounds": (("number", "int"), ("version", "version"), ("state", "name"),
+               ("opened_at", "time"), ("closed_at", "time?")),
+    "proposals": (("id", "int"), ("round", "round"), ("unit", "text"), ("author", "user?"),
+                  ("label", "text"), ("kind", "text"), ("note", "text"), ("verdict", "text"),
+                  ("share", "float"), ("objective_before", "float"),
+                  ("objective_after", "float"), ("reason", "text"), ("state", "name"),
+                  ("created_at", "time"), ("submitted_at", "time?"), ("submitted_by", "user?")),
+    "outcomes": (("version", "version"), ("proposal", "proposal"), ("verdict", "text"),
+                 ("share", "float"), ("reason", "text")),
+    "polls": (("id", "int"), ("round", "round"), ("unit", "text"), ("state", "name"),
+              ("opened_at", "time"), ("closed_at", "time?")),
+    "poll_totals": (("poll", "poll"), ("proposal", "proposal"), ("yes", "int"), ("no", "int")),
+    "voters": (("poll", "poll"), ("user", "user")),
+    "reports": (("version", "version"), ("unit", "text"), ("technique", "text"),
+                ("period", "text"), ("activity", "float"), ("note", "text"),
+                ("reported_by", "user?"), ("created_at", "time")),
+}
+COUNTERPLAN: Spec = tuple((c, "text") for c in COLUMNS)
+NUMBERS = ("int", "version", "round", "proposal", "poll")
+#: Columns whose rows must differ, and columns of a few allowed values.
+KEYS = {"memberships": ("user", "role", "unit"), "versions": ("number",),
+        "rounds": ("number",), "proposals": ("id",), "outcomes": ("version", "proposal"),
+        "polls": ("id",), "poll_totals": ("poll", "proposal"), "voters": ("poll", "user")}
+CHOICES = {("memberships", "role"): ROLES, ("rounds", "state"): ("open", "reconciled"),
+           ("proposals", "state"): ("proposed", "submitted"),
+           ("polls", "state"): ("open", "closed")}
+
+Row = dict[str, Any]
+
+
+def _damaged(file: Path | str, line: int | None, message: str, value: str | None = None,
+             fix: str = DAMAGED) -> InvalidInput:
+    return InvalidInput([Problem(str(file), line, message, fix, value)])
+
+
+# -- values and CSV files --------------------------------------------------------------
+
+def _dump(kind: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if kind.startswith("float"):
+        return repr(float(value))
+    if kind.startswith("time"):
+        return str(value.isoformat())
+    return str(value)
+
+
+def _load(kind: str, raw: str) -> Any:
+    """The value of ``raw`` in a column of ``kind``; ValueError says what is wrong."""
+    if raw == "" and kind.endswith("?"):
+        return None
+    base = kind.rstrip("?")
+    if base in NUMBERS:
+        if not re.fullmatch(r"[0-9]+", raw):
+            raise ValueError("is not a whole number >= 0")
+        return int(raw)
+    if base == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError("is not a number") from None
+    if base == "time":
+        try:
+            moment = dt.datetime.fromisoformat(raw)
+        except ValueError:
+            raise ValueError("is not a time (YYYY-MM-DDTHH:MM:SS[.ffffff])") from None
+        if moment.tzinfo is not None:
+            raise ValueError("has a time zone; times are UTC without one")
+        return moment
+    if base in ("name", "user") and raw == "":
+        raise ValueError("is empty")
+    return raw
+
+
+def _write_csv(path: Path, spec: Spec, rows: Iterable[Sequence[Any]]) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow([column for column, _ in spec])
+        for row in rows:
+            writer.writerow([_dump(kind, v) for (_, kind), v in zip(spec, row, strict=True)])
+            n += 1
+    return n
+
+
+def _read_csv(path: Path, spec: Spec) -> list[Row]:
+    """The rows of ``path``, each value of its column's kind, with ``_line``."""
+    header = [column for column, _ in spec]
+    if not path.is_file():
+        raise _damaged(path, None, "is missing")
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.reader(f, strict=True)
+            found = next(reader, None)
+            if found != header:
+                raise _damaged(path, 1, f"the header is {','.join(found or [])!r}; expected "
+                                        f"{','.join(header)!r}")
+            out, end = [], reader.line_num
+            for raw in reader:
+                line, end = end + 1, reader.line_num
+                if len(raw) != len(header):
+                    raise _damaged(path, line, f"has {len(raw)} fields; the header has "
+                                               f"{len(header)}")
+                out.append({"_line": line, **{c: _field(path, line, c, k, v)
+                                               for (c, k), v in zip(spec, raw, strict=True)}})
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise _damaged(path, None, f"cannot be read as UTF-8 CSV ({exc})") from None
+    return out
+
+
+def _field(path: Path, line: int, column: str, kind: str, raw: str) -> Any:
+    try:
+        return _load(kind, raw)
+    except ValueError as exc:
+        raise _damaged(path, line, f"column {column} {exc}", raw) from None
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+
+
+def folder_hash(folder: Path) -> str:
+    """SHA-256 of a folder's files: of each file's path and SHA-256, in path order."""
+    whole = hashlib.sha256()
+    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        whole.update(f"{file.relative_to(folder).as_posix()}\0{digest}\n".encode())
+    return whole.hexdigest()
+
+
+def _unpack(data: bytes, folder: Path) -> str:
+    """Unpack a stored zipped folder into ``folder``; return its folder hash."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if not (folder / name).resolve().is_relative_to(folder.resolve()):
+                raise CounterplanError(f"a stored version holds the path {name!r} outside its "
+                                       "folder; the database is damaged")
+        archive.extractall(folder)
+    return folder_hash(folder)
+
+
+
+def summary(counts: dict[str, int]) -> str:
+    """The counts as one line: '3 users, 1 plans, ...'."""
+    return ", ".join(f"{counts.get(t, 0)} {t.replace('_', ' ')}" for t in TABLES)

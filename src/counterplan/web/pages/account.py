@@ -1,0 +1,107 @@
+"""Logging in and out, and the home page: my plans, and new plans made from
+a bundled example or an uploaded plan folder."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from counterplan import examples
+from counterplan.web.api import read_upload, set_session_cookie
+from counterplan.web.app import State
+from counterplan.web.auth import CSRF_COOKIE, SESSION_COOKIE, attempt_login, log_out, same
+from counterplan.web.pages.common import (
+    AppState,
+    PageRoute,
+    Viewer,
+    Visitor,
+    Writer,
+    render,
+    see_other,
+)
+from counterplan.web.rights import Refused
+from counterplan.web.services import versions
+
+router = APIRouter(route_class=PageRoute)
+
+
+def login_page(state: AppState, status: int = 200, message: str = "", name: str = ""
+               ) -> Response:
+    """The login form with a fresh pre-login CSRF token, in a cookie and in
+    the form (double submit)."""
+    token = secrets.token_urlsafe(32)
+    response = render("login.html", status=status, title="Log in", csrf=token,
+                      message=message, name=name)
+    response.set_cookie(CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="lax",
+                        secure=state.settings.secure_cookies, path="/login")
+    return response
+
+
+@router.get("/login")
+def login_form(state: AppState) -> Response:
+    return login_page(state)
+
+
+@router.post("/login")
+def login(request: Request, state: AppState, name: Annotated[str, Form(max_length=64)] = "",
+          password: Annotated[str, Form(max_length=1024)] = "",
+          csrf: Annotated[str, Form()] = "") -> Response:
+    if not same(request.cookies.get(CSRF_COOKIE), csrf):
+        return login_page(state, 403, "The login form was not sent from this site, or it "
+                                      "is too old: nobody was logged in. Try again here.",
+                          name)
+    try:
+        done = attempt_login(state.factory, name, password)
+    except Refused as exc:
+        return login_page(state, exc.status, exc.message, name)
+    response = see_other("/")
+    set_session_cookie(response, done.token, state.settings.secure_cookies)
+    response.delete_cookie(CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(who: Writer, state: AppState) -> Response:
+    with state.tx() as db:
+        log_out(db, who.token)
+    response = see_other("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/")
+def home(who: Visitor, state: AppState) -> Response:
+    with state.tx() as db:
+        plans = versions.my_plans(db, who.user)
+    return render("home.html", viewer=who, title="My plans", plans=plans,
+                  examples=[(n, examples.describe(n)) for n in examples.names()])
+
+
+@router.post("/plans/example")
+def plan_from_example(who: Writer, state: AppState, name: Annotated[str, Form()] = "",
+                      example: Annotated[str, Form()] = "",
+                      title: Annotated[str, Form()] = "") -> Response:
+    economy = versions.economy_of_example(example)
+    with state.tx() as db:
+        plan = versions.create_plan(db, who.user, name.strip(), title, economy)
+    return see_other(f"/plans/{plan.name}?done=created")
+
+
+@router.post("/plans/upload")
+async def plan_from_upload(who: Writer, state: AppState, file: Annotated[UploadFile, File()],
+                           name: Annotated[str, Form()] = "",
+                           title: Annotated[str, Form()] = "") -> Response:
+    data = await read_upload(file, state.settings.max_upload)
+    return await run_in_threadpool(_create_uploaded, who, state, name.strip(), title, data,
+                                   file.filename or "upload.zip")
+
+
+def _create_uploaded(who: Viewer, state: State, name: str, title: str, data: bytes,
+                     filename: str) -> Response:
+    economy = versions.economy_of_upload(data, filename)
+    with state.tx() as db:
+        plan = versions.create_plan(db, who.user, name, title, economy)
+    return see_other(f"/plans/{plan.name}?done=created")

@@ -1,0 +1,152 @@
+"""What every page shares: the templates, the logged-in visitor, the CSRF
+check of forms, the route class that turns a refusal into the error page,
+and the number format."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from counterplan.web.app import State, state_of
+from counterplan.web.auth import SESSION_COOKIE, same, session_of
+from counterplan.web.models import User
+from counterplan.web.rights import Refused
+
+TEMPLATES = Path(__file__).parent.parent / "templates"
+
+
+def number(value: object, digits: int = 4) -> str:
+    """A number for people: thousands grouped, ``digits`` significant
+    digits, scientific only when very small or very large; '—' for none."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return "—"
+    x = float(value)
+    if not math.isfinite(x):
+        return "—"
+    if x == 0 or 1e-3 <= abs(x) < 1e12:
+        decimals = max(0, digits - 1 - math.floor(math.log10(abs(x)))) if x else 0
+        return f"{x:,.{min(decimals, 6)}f}"
+    return f"{x:.{digits - 1}e}"
+
+
+def percent(value: object) -> str:
+    if not isinstance(value, int | float) or isinstance(value, bool) or \
+            not math.isfinite(value):
+        return "—"
+    return f"{100 * value:.1f} %"
+
+
+templates = Environment(loader=FileSystemLoader(TEMPLATES),
+                        autoescape=select_autoescape(default=True, default_for_string=True),
+                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+templates.filters["number"] = number
+templates.filters["percent"] = percent
+#: The verdicts of the library's evaluator, in the pages' words.
+templates.globals["verdict_words"] = {"accepted": "fits the plan", "partial": "fits in part",
+                                      "rejected": "does not fit"}
+
+
+def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """``template`` as a page; ``viewer`` is None on the pages seen
+    before logging in."""
+    context.setdefault("viewer", None)
+    return HTMLResponse(templates.get_template(template).render(**context), status_code=status)
+
+
+# -- who is looking -------------------------------------------------------------------
+
+class LoginNeeded(Exception):
+    """The page needs a logged-in visitor; the route sends the browser to /login."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user: User
+    csrf: str
+    token: str
+
+
+def viewer(request: Request) -> Viewer:
+    token = request.cookies.get(SESSION_COOKIE)
+    with state_of(request).tx() as db:
+        found = session_of(db, token)
+    if found is None or token is None:
+        raise LoginNeeded
+    return Viewer(found[0], found[1].csrf, token)
+
+
+async def writer(request: Request, who: Annotated[Viewer, Depends(viewer)]) -> Viewer:
+    """A visitor sending a form: its hidden ``csrf`` field must be the session's."""
+    form = await request.form()
+    sent = form.get("csrf")
+    if not same(sent if isinstance(sent, str) else None, who.csrf):
+        raise Refused(403, "this form was not sent from a page of this site, or it is "
+                           "older than your login (its security token does not match): "
+                           "nothing was changed. Go back, reload the page and send it again")
+    return who
+
+
+Visitor = Annotated[Viewer, Depends(viewer)]
+Writer = Annotated[Viewer, Depends(writer)]
+AppState = Annotated[State, Depends(state_of)]
+
+
+def see_other(url: str) -> RedirectResponse:
+    """After a form: go to ``url`` with GET (so a reload sends nothing twice)."""
+    return RedirectResponse(url, status_code=303)
+
+
+# -- refusals -------------------------------------------------------------------------
+
+def back_link(request: Request) -> str:
+    """Where the error page's link goes: the page the form was on when the
+    browser says so and it is this site's, else the plan's page or home."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith("/") and \
+            not referer.path.startswith("//"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    parts = request.url.path.split("/")
+    return f"/plans/{parts[2]}" if len(parts) > 3 and parts[1] == "plans" else "/"
+
+
+def error_page(request: Request, exc: Refused) -> Response:
+    """A refusal as a page: what was refused, why, and a way back."""
+    titles = {401: "Please log in", 403: "Not allowed", 404: "Not found", 409: "Not now",
+              413: "Too large", 422: "Something in the form is not right",
+              429: "Too many tries"}
+    return render("error.html", status=exc.status, title=titles.get(exc.status, "Refused"),
+                  message=exc.message, problems=exc.problems, back=back_link(request))
+
+
+class PageRoute(APIRoute):
+    """A page's route: a visitor who is not logged in goes to /login; a
+    refusal (or a malformed request) is shown as the error page with its
+    status, whatever the browser says it accepts."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginNeeded:
+                return see_other("/login")
+            except Refused as exc:
+                return error_page(request, exc)
+            except RequestValidationError as exc:
+                problems = [f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}"
+                            for e in exc.errors()]
+                return error_page(request, Refused(
+                    422, "the request has errors; nothing was changed", problems))
+
+        return route

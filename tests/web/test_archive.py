@@ -1,0 +1,411 @@
+"""Export and restore: the app's whole state written as a folder of plain
+files and read back into a new database, on SQLite and PostgreSQL.
+
+A real history is made through the JSON API (proposals, a closed vote and an
+open one, submissions, a reconciliation, a publication, reports, a second
+plan); exporting it, restoring it and exporting again must give the same
+files byte for byte, and the restored app must work as the old one did."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from counterplan.counter.proposals import COLUMNS
+from counterplan.errors import CounterplanError
+from counterplan.web import archive
+from counterplan.web import db as database
+from counterplan.web.app import Settings, create_app
+from counterplan.web.archive import exporter, formats, restorer
+
+from webtests import PASSWORD, User, Web, _admin, _with_database, postgres_server, snapshot
+
+PLAN = "/api/plans/brazil"
+AGRO = f"{PLAN}/units/agro"
+FOOD = f"{PLAN}/units/food"
+NORM = {"kind": "norm", "technique": "agriculture", "item": "labour", "value": "-12"}
+CAPACITY = {"kind": "capacity", "item": "labour", "period": "2027", "value": "1000000"}
+UPLOAD = b"id,kind,item,period,value,note\nmore-labour,capacity,labour,2028,2000000,\"a, b\"\n"
+
+
+@pytest.fixture
+def empty_url(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database on the backend of ``db_url``."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'restored.db'}"
+        return
+    server = postgres_server()
+    assert server is not None
+    name = f"counterplan_restored_{uuid.uuid4().hex[:12]}"
+    _admin(server, f'CREATE DATABASE "{name}"')
+    yield _with_database(server, name)
+    _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def engines() -> Iterator[Callable[[str], sa.Engine]]:
+    """Engines on given URLs, disposed of at the end."""
+    made: list[sa.Engine] = []
+
+    def connect(url: str) -> sa.Engine:
+        made.append(database.connect(url))
+        return made[-1]
+
+    yield connect
+    for engine in made:
+        engine.dispose()
+
+
+def engine_of(web: Web) -> sa.Engine:
+    return web.app.state.counterplan.engine
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def make_history(web: Web) -> dict[str, Any]:
+    """Round 1: two agro proposals voted on (one passes), an uploaded one
+    submitted, reconciled into version 2 and published.  Round 2: a food
+    proposal with an open vote that food-member1 has voted in.  A report,
+    and a second plan with only a draft."""
+    delegate, office = web.as_("agro-delegate"), web.as_("office")
+    first = ok(web.as_("agro-member1").post(f"{AGRO}/proposals", json=NORM), 201)
+    second = ok(web.as_("agro-member2").post(f"{AGRO}/proposals", json=CAPACITY), 201)
+    poll = ok(delegate.post(f"{AGRO}/polls"), 201)
+    for name, yes in (("agro-member1", False), ("agro-member2", True), ("agro-delegate", True)):
+        ok(web.as_(name).post(f"{PLAN}/polls/{poll['id']}/ballot", json={
+            "choices": {first["id"]: not yes, second["id"]: yes}}), 201)
+    closed = ok(delegate.post(f"{PLAN}/polls/{poll['id']}/close"))
+    (uploaded,) = ok(web.as_("agro-member1").post(f"{AGRO}/proposals/upload", files={
+        "file": ("mine.csv", UPLOAD, "text/csv")}), 201)
+    ok(delegate.post(f"{PLAN}/proposals/{uploaded['id']}/submit"))
+    ok(office.post(f"{PLAN}/rounds/1/reconcile"))
+    ok(office.post(f"{PLAN}/versions/2/publish"))
+    ok(office.post(f"{PLAN}/rounds"), 201)
+    ok(web.as_("food-member1").post(f"{FOOD}/proposals", json=CAPACITY), 201)
+    open_poll = ok(web.as_("food-delegate").post(f"{FOOD}/polls"), 201)
+    food = {p["id"]: True for p in open_poll["items"]}
+    ok(web.as_("food-member1").post(f"{PLAN}/polls/{open_poll['id']}/ballot",
+                                    json={"choices": food}), 201)
+    ok(delegate.post(f"{AGRO}/reports", json={"technique": "livestock", "period": "2026",
+                                              "activity": 1.5, "note": "a\nb"}), 201)
+    ok(office.post("/api/plans/example", json={"name": "kantorovich",
+                                               "example": "kantorovich-1939"}), 201)
+    return {"closed": closed, "open_poll": open_poll["id"], "food": food,
+            "uploaded": uploaded["id"]}
+
+
+def views(web: Web) -> dict[tuple[str, str], Any]:
+    """What the app shows of the history, to each kind of user."""
+    office, delegate = web.as_("office"), web.as_("agro-delegate")
+    paths = {"office": [PLAN, "/api/plans/kantorovich", f"{PLAN}/rounds/1/outcomes",
+                        f"{PLAN}/rounds/1/submitted", f"{PLAN}/versions/2",
+                        f"{PLAN}/compare/1/2", "/api/plans"],
+             "agro-delegate": [f"{AGRO}/proposals", f"{AGRO}/polls", f"{PLAN}/fulfilment",
+                               AGRO],
+             "food-member1": [f"{FOOD}/proposals", f"{FOOD}/polls"]}
+    users = {"office": office, "agro-delegate": delegate, "food-member1": web.as_("food-member1")}
+    return {(name, path): filled(ok(users[name].get(path))) for name, list_ in paths.items()
+            for path in list_}
+
+
+def filled(shown: Any) -> Any:
+    """``shown`` with each proposal's rows in every column of counterplan.csv:
+    the archive keeps a column a proposal was made without as empty, which
+    the app reads alike."""
+    if isinstance(shown, list):
+        return [filled(x) for x in shown]
+    if not isinstance(shown, dict):
+        return shown
+    out = {k: filled(v) for k, v in shown.items()}
+    if isinstance(shown.get("rows"), list):
+        out["rows"] = [{c: row.get(c, "") for c in COLUMNS} for row in shown["rows"]]
+    return out
+
+
+def web_on(url: str, engines: Callable[[str], sa.Engine]) -> Web:
+    return Web(create_app(Settings(db_url=url), engines(url)))
+
+
+# -- the round trip --------------------------------------------------------------------
+
+def test_export_restore_export_gives_the_same_files(web: Web, empty_url: str, tmp_path: Path,
+                                                     engines: Callable[[str], sa.Engine]
+                                                     ) -> None:
+    make_history(web)
+    counts = archive.export(engine_of(web), tmp_path / "a")
+    assert counts == snapshot(web)  # every row of every table
+    assert archive.restore(engines(empty_url), tmp_path / "a") == counts
+    archive.export(engines(empty_url), tmp_path / "b")
+    first, second = tree(tmp_path / "a"), tree(tmp_path / "b")
+    assert first == second
+    for path in ("manifest.json", "users.csv", "plans/brazil/versions/2/economy/economy.toml",
+                 "plans/brazil/versions/2/plan/summary.json", "plans/brazil/rounds/1/"
+                 "counterplan.csv", "plans/brazil/rounds/2/counterplan.csv",
+                 "plans/kantorovich/versions/1/economy/economy.toml"):
+        assert path in first, path
+    assert not any("ballot" in path for path in first)
+
+
+def test_two_exports_of_one_state_are_identical(web: Web, tmp_path: Path) -> None:
+    archive.export(engine_of(web), tmp_path / "a")
+    archive.export(engine_of(web), tmp_path / "b")
+    (tmp_path / "b" / "plans" / "brazil" / "users.csv").write_text("stale")
+    archive.export(engine_of(web), tmp_path / "b")  # replaces an earlier archive
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+
+
+def test_the_restored_app_works_as_before(web: Web, empty_url: str, tmp_path: Path,
+                                          engines: Callable[[str], sa.Engine]) -> None:
+    history = make_history(web)
+    before = views(web)
+    archive.export(engine_of(web), tmp_path / "a")
+    archive.restore(engines(empty_url), tmp_path / "a")
+    new = web_on(empty_url, engines)
+    User.log_in(new.app, "agro-member1", PASSWORD)  # the old password logs in
+    assert views(new) == before
+    ballot = f"{PLAN}/polls/{history['open_poll']}/ballot"
+    again = new.as_("food-member1").post(ballot, json={"choices": history["food"]})
+    assert again.status_code == 409  # voted before the export: one member, one vote
+    ok(new.as_("food-member2").post(ballot, json={"choices": history["food"]}), 201)
+    closed = ok(new.as_("food-delegate").post(f"{PLAN}/polls/{history['open_poll']}/close"))
+    assert [i["tally"] for i in closed["items"]] == [{"yes": 2, "no": 0}]
+    made = ok(new.as_("agro-member1").post(f"{AGRO}/proposals", json=NORM), 201)
+    assert made["id"] > history["uploaded"]  # a new id, after the restored ones
+    poll = ok(new.as_("agro-delegate").post(f"{AGRO}/polls"), 201)
+    assert poll["id"] > history["open_poll"]
+
+
+def test_the_uploaded_counterplan_keeps_its_id_and_text(web: Web, empty_url: str,
+                                                        tmp_path: Path,
+                                                        engines: Callable[[str], sa.Engine]
+                                                        ) -> None:
+    history = make_history(web)
+    archive.export(engine_of(web), tmp_path / "a")
+    rows = (tmp_path / "a/plans/brazil/rounds/1/counterplan.csv").read_text().splitlines()
+    assert f"p{history['uploaded']},agro,capacity,,labour,2028,2000000,\"a, b\"" in rows
+    archive.restore(engines(empty_url), tmp_path / "a")
+    shown = ok(web_on(empty_url, engines).as_("agro-member1").get(f"{AGRO}/proposals"))
+    (got,) = [p for p in shown if p["id"] == history["uploaded"]]
+    assert got["rows"] == [{"id": "more-labour", "unit_id": "agro", "kind": "capacity",
+                            "technique": "", "item": "labour", "period": "2028",
+                            "value": "2000000", "note": "a, b"}]
+
+
+def test_votes_are_kept_as_totals_never_as_ballots(web: Web, empty_url: str, tmp_path: Path,
+                                                    engines: Callable[[str], sa.Engine]
+                                                    ) -> None:
+    history = make_history(web)
+    with engine_of(web).connect() as c:
+        old = c.execute(sa.text("SELECT id, poll_id, proposal_id, yes FROM ballots")).all()
+    archive.export(engine_of(web), tmp_path / "a")
+    everything = b"".join(tree(tmp_path / "a").values())
+    assert old and not any(ballot_id.encode() in everything for ballot_id, *_ in old)
+    totals = (tmp_path / "a/plans/brazil/poll_totals.csv").read_text().splitlines()
+    poll = history["closed"]["id"]
+    assert totals[:3] == ["poll,proposal,yes,no"] + [
+        f"{poll},{i['id']},{i['tally']['yes']},{i['tally']['no']}"
+        for i in history["closed"]["items"]]
+    archive.restore(engines(empty_url), tmp_path / "a")
+    with engines(empty_url).connect() as c:
+        new = c.execute(sa.text("SELECT id, poll_id, proposal_id, yes FROM ballots")).all()
+    assert sorted(map(tuple, (b[1:] for b in new))) == sorted(map(tuple, (b[1:] for b in old)))
+    assert not {b[0] for b in new} & {b[0] for b in old}  # new random ids
+
+
+# -- refusals --------------------------------------------------------------------------
+
+def test_restore_refuses_a_database_that_is_not_empty(web: Web, tmp_path: Path) -> None:
+    archive.export(engine_of(web), tmp_path / "a")
+    web.as_("agro-member1").post(f"{AGRO}/proposals", json=CAPACITY)
+    before = snapshot(web)
+    with pytest.raises(CounterplanError, match="is not empty: it holds 37 user"):
+        archive.restore(engine_of(web), tmp_path / "a")
+    assert snapshot(web) == before
+
+
+def _edit(path: str, old: str, new: str) -> Callable[[Path], None]:
+    def damage(root: Path) -> None:
+        file = root / path
+        text = file.read_text(encoding="utf-8")
+        assert old in text
+        file.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return damage
+
+
+def _remove(path: str) -> Callable[[Path], None]:
+    def damage(root: Path) -> None:
+        import shutil
+
+        target = root / path
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink()
+    return damage
+
+
+DAMAGES = {
+    "missing file": (_remove("plans/brazil/rounds.csv"),
+                     "plans/brazil/rounds.csv: error: is missing"),
+    "bad column": (_edit("plans/brazil/versions.csv", ",objective,", ",objectif,"),
+                   "plans/brazil/versions.csv:1: error: the header is"),
+    "bad value": (_edit("plans/brazil/versions.csv", ",first draft,,,", ",first draft,,,x"),
+                  "plans/brazil/versions.csv:2: error: column objective is not a number"),
+    "short row": (_edit("users.csv", "\noffice,", "\noffice\n"),
+                  "users.csv:"),
+    "unknown user": (_edit("plans/brazil/memberships.csv", "\nagro-delegate,", "\nnobody,"),
+                     "memberships.csv:2: error: column user names no user"),
+    "format version": (_edit("manifest.json", '"format_version": 1', '"format_version": 2'),
+                       "is format version 2"),
+    "edited version": (_edit("plans/brazil/versions/1/economy/economy.toml", "name", "nome"),
+                       "plans/brazil/versions/1/economy: error: does not hold the files"),
+    "missing plan": (_remove("plans/brazil"), "manifest.json: error: counts 1 plans but the "
+                                              "archive holds 0"),
+    "not an archive": (_remove("manifest.json"), "manifest.json: error: is missing"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_restore_refuses_a_damaged_archive(web: Web, empty_url: str, tmp_path: Path,
+                                           damage: str, engines: Callable[[str], sa.Engine]
+                                           ) -> None:
+    archive.export(engine_of(web), tmp_path / "a")
+    edit, message = DAMAGES[damage]
+    edit(tmp_path / "a")
+    engine = engines(empty_url)
+    with pytest.raises(CounterplanError) as refused:
+        archive.restore(engine, tmp_path / "a")
+    assert message in str(refused.value)
+    assert str(tmp_path / "a") in str(refused.value)  # names the file
+    assert "export it again" in str(refused.value) or "restore it with" in str(
+        refused.value) or "give the folder" in str(refused.value)  # and the fix
+    assert database.is_empty(engine)  # read before anything is written
+
+
+def test_a_failed_write_leaves_the_database_empty(web: Web, empty_url: str, tmp_path: Path,
+                                                  engines: Callable[[str], sa.Engine],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    make_history(web)
+    archive.export(engine_of(web), tmp_path / "a")
+
+    def fail(*_: Any) -> None:
+        raise CounterplanError("the disk is full")
+
+    monkeypatch.setattr(restorer, "_add_polls", fail)  # after users, plans, proposals
+    engine = engines(empty_url)
+    with pytest.raises(CounterplanError, match="the disk is full"):
+        archive.restore(engine, tmp_path / "a")
+    with engine.connect() as c:
+        assert [c.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
+                for t in ("users", "plans", "versions", "proposals")] == [0, 0, 0, 0]
+
+
+def test_export_refuses_a_folder_that_is_not_an_archive(web: Web, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "plans").mkdir(parents=True)
+    (home / "plans" / "mine.txt").write_text("keep me")
+    with pytest.raises(CounterplanError, match="not an archive to replace"):
+        archive.export(engine_of(web), home)
+    assert tree(home) == {"plans/mine.txt": b"keep me"}
+
+
+def test_export_reads_one_state_while_the_app_writes(web: Web) -> None:
+    with exporter._snapshot(engine_of(web)) as s:
+        before = s.execute(sa.text("SELECT count(*) FROM reports")).scalar_one()
+        ok(web.as_("agro-delegate").post(f"{AGRO}/reports", json={
+            "technique": "livestock", "period": "2026", "activity": 1.0}), 201)
+        assert s.execute(sa.text("SELECT count(*) FROM reports")).scalar_one() == before
+    assert snapshot(web)["reports"] == before + 1
+
+
+# -- the commands ----------------------------------------------------------------------
+
+def counterplan(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "counterplan.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_commands(web: Web, db_url: str, empty_url: str, tmp_path: Path) -> None:
+    out = counterplan("export", "--db", db_url, tmp_path / "a")
+    assert out.returncode == 0, out.stderr
+    assert f"wrote {tmp_path / 'a'}: 37 users, 1 plans, 49 memberships, 1 versions" \
+        in out.stdout
+    done = counterplan("restore", "--db", empty_url, tmp_path / "a")
+    assert done.returncode == 0, done.stderr
+    assert "restored" in done.stdout and "37 users" in done.stdout
+    again = counterplan("restore", "--db", empty_url, tmp_path / "a")
+    assert again.returncode == 1
+    assert again.stderr.startswith("error: the database") and "is not empty" in again.stderr
+    assert "Traceback" not in again.stderr
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    manifest["format_version"] = 9
+    (tmp_path / "a" / "manifest.json").write_text(json.dumps(manifest))
+    damaged = counterplan("restore", "--db", f"sqlite:///{tmp_path / 'new.db'}", tmp_path / "a")
+    assert damaged.returncode == 1 and "Traceback" not in damaged.stderr
+    assert "manifest.json: error: is format version 9" in damaged.stderr
+    assert not (tmp_path / "new.db").exists()  # nothing made
+
+
+def test_export_of_a_missing_database_makes_nothing(tmp_path: Path) -> None:
+    out = counterplan("export", "--db", f"sqlite:///{tmp_path / 'nothing.db'}",
+                      tmp_path / "a")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "there is no database file" in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# -- the documentation -----------------------------------------------------------------
+
+DOC = Path(__file__).parents[2] / "docs" / "web-archive.md"
+
+
+def test_the_documented_example_runs(tmp_path: Path) -> None:
+    (block,) = re.findall(r"```console\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    steps: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            steps.append((line[2:], []))
+        elif line.strip():
+            steps[-1][1].append(line)
+    assert len(steps) == 6
+    for command, expected in steps:
+        argv = command.split()
+        if argv[0] == "counterplan":
+            argv = [sys.executable, "-m", "counterplan.cli", *argv[1:]]
+        out = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, f"{command}: {out.stdout} {out.stderr}"
+        assert all(line in out.stdout for line in expected), (command, out.stdout)
+        assert expected or out.stdout == "", (command, out.stdout)
+
+
+def test_the_documented_layout_is_the_archive() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    layout = text.split("## Layout", 1)[1].split("```")[1]
+    listed = {m[1]: m[2] for m in re.finditer(r"^\s+(?:\S+/)?([\w]+\.csv)\s+(.*)$", layout,
+                                              re.M)}
+    files = {"users.csv": formats.USERS, "counterplan.csv": formats.COUNTERPLAN,
+             **{f"{name}.csv": spec for name, spec in formats.PLAN_FILES.items()}}
+    assert set(listed) == set(files)
+    for name, spec in files.items():
+        columns = [c for c, _ in spec]
+        if listed[name].startswith("one row"):  # their columns are in a table below
+            assert all(f"`{c}`" in text.split(f"| `{name}` |", 1)[1] for c in columns), name
+        else:
+            assert listed[name] == ", ".join(columns), name
