@@ -239,7 +239,9 @@ def counterplans_of(db: Session, r: Round) -> tuple[list[Proposal], pd.DataFrame
                     frame.loc[new & (frame["technique"] == tech), "technique"] = f"{tech}-p{p.id}"
                 seen.add(tech)
         frames.append(frame)
-    return chosen, (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
+    # proposals made from files may lack columns others have: absent is empty
+    return chosen, (pd.concat(frames, ignore_index=True).fillna("") if frames
+                    else pd.DataFrame())
 
 
 def reconcile_round(db: Session, cache: VersionCache, a: Actor, number: int
