@@ -109,3 +109,22 @@ def test_reports_and_ranking(web: Web) -> None:
     assert cell["ratio"] == pytest.approx(0.9)
     assert table["by_fulfilment"][0]["unit"] == "agro"
     assert snapshot(web)["reports"] == 2  # nothing is deleted
+
+
+def test_a_round_mixes_form_and_file_proposals(web: Web) -> None:
+    """An uploaded counterplan.csv may leave out columns that a form fills."""
+    delegate = web.as_("agro-delegate")
+    from_form = delegate.post(f"{PLAN}/units/agro/proposals", json={
+        "kind": "pledge", "technique": "agriculture", "period": "2026", "value": "100",
+        "note": "more grain"}).json()
+    from_file = delegate.post(f"{PLAN}/units/agro/proposals/upload", files={
+        "file": ("counterplan.csv", b"id,kind,item,value\nx,capacity,labour,500\n",
+                 "text/csv")}).json()[0]  # no period column: every period
+    for p in (from_form, from_file):
+        assert delegate.post(f"{PLAN}/proposals/{p['id']}/submit").status_code == 200
+    office = web.as_("office")
+    done = office.post(f"{PLAN}/rounds/1/reconcile")
+    assert done.status_code == 200, done.text
+    outcomes = {o["id"]: o for o in done.json()["outcomes"]}
+    assert outcomes[from_file["id"]]["outcome"] == "adopted"
+    assert outcomes[from_form["id"]]["outcome"] == "adopted"
