@@ -314,10 +314,16 @@ async def timed(client: httpx.AsyncClient, action: str, path: str, body: dict[st
     return data if record.accepted else None
 
 
-async def pause(rng: np.random.Generator, think: float, budget: Budget) -> None:
+async def ready(rng: np.random.Generator, think: float, budget: Budget,
+                records: list[Record]) -> bool:
+    """Wait the think time, then take a request from the budget: False when it
+    is spent, or when the server refused a connection (it is gone: stop all)."""
+    if records and records[-1].status == "ConnectError":
+        budget.left = 0
     if think > 0:
         wait = think * rng.uniform(0.5, 1.5)
         await asyncio.sleep(max(0.0, min(wait, budget.deadline - time.perf_counter())))
+    return budget.take()
 
 
 async def delegate(client: httpx.AsyncClient, work: UnitWork, rng: np.random.Generator,
@@ -325,20 +331,15 @@ async def delegate(client: httpx.AsyncClient, work: UnitWork, rng: np.random.Gen
     """One delegate's loop: propose, submit, report, until the budget ends."""
     t0 = budget.started
     units = f"{PLAN}/units/{work.unit}"
-    while True:
-        await pause(rng, think, budget)
-        if not budget.take():
-            return
+    while await ready(rng, think, budget, records):
         made = await timed(client, "propose", f"{units}/proposals",
                            {**counterplan(rng, work), "note": "load test"}, t0, records)
         if made is not None:
-            await pause(rng, think, budget)
-            if not budget.take():
+            if not await ready(rng, think, budget, records):
                 return
             await timed(client, "submit", f"{PLAN}/proposals/{made['id']}/submit", None,
                         t0, records)
-        await pause(rng, think, budget)
-        if not budget.take():
+        if not await ready(rng, think, budget, records):
             return
         await timed(client, "report", f"{units}/reports", activity_report(rng, work), t0,
                     records)

@@ -64,7 +64,10 @@ def create_app(settings: Settings = Settings(), engine: Engine | None = None) ->
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.workers
         yield
 
+    # no /docs or /redoc: their pages load scripts from a CDN, which neither the
+    # Content-Security-Policy nor an offline federation allows
     app = FastAPI(title="counterplan", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="Plans, counter-plans, votes and reports of a federation of "
                               "workplaces. Every action of the pages is here as JSON; "
                               "state-changing calls need the X-CSRF-Token header that "

@@ -54,9 +54,10 @@ def serve(db: Db = DEFAULT_URL,
             wanted = seeding.seed(session)
         typer.echo(f"demo plan {seeding.PLAN!r}: every account's password is "
                    f"{seeding.PASSWORD!r}")
-        names = sorted({name for name, _, _ in wanted})
-        typer.echo("  accounts: office, " + ", ".join(n for n in names if n != "office")[:300]
-                   + " ...")
+        units = sorted({unit for _, _, unit in wanted if unit})
+        typer.echo("  accounts: office (the planning office), and for each unit U: "
+                   "U-delegate, U-member1, U-member2")
+        typer.echo(f"  units: {', '.join(units)}")
     typer.echo(f"counterplan on http://{host}:{port}/ (database {db.split('@')[-1]})")
 
     uvicorn.run(app, host=host, port=port, log_level="warning")
