@@ -78,13 +78,15 @@ class Options:
 class Record:
     """One request: what, its status (or the exception's name), when it
     started (seconds after the clients started) and took, and the id of what
-    it created or submitted when accepted."""
+    it created or submitted when accepted (and, for a proposal, its kind and
+    verdict)."""
 
     action: str
     status: str
     start: float
     latency: float
     id: int | None = None
+    verdict: str = ""
 
     @property
     def accepted(self) -> bool:
@@ -301,15 +303,20 @@ async def timed(client: httpx.AsyncClient, action: str, path: str, body: dict[st
                 t0: float, records: list[Record]) -> dict[str, Any] | None:
     """POST ``body`` to ``path``, record it; the response's JSON when accepted."""
     start = time.perf_counter()
+    data: Any = None
     try:
         response = await client.post(path, json=body)
-        status, data = str(response.status_code), response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        status, data = type(exc).__name__, None
+    except httpx.HTTPError as exc:
+        status = type(exc).__name__
+    else:
+        status = str(response.status_code)
+        with contextlib.suppress(ValueError):
+            data = response.json()
     latency = time.perf_counter() - start
     record = Record(action, status, start - t0, latency)
     if record.accepted and isinstance(data, dict):
-        record = Record(action, status, start - t0, latency, int(data["id"]))
+        verdict = f"{data['kind']} {data['verdict']}" if action == "propose" else ""
+        record = Record(action, status, start - t0, latency, int(data["id"]), verdict)
     records.append(record)
     return data if record.accepted else None
 
@@ -445,6 +452,8 @@ def summarise(records: list[Record], wall: float) -> dict[str, Any]:
         "latency": {"all": latency_ms(records),
                     **{a: latency_ms([r for r in records if r.action == a]) for a in ACTIONS}},
         "refused": dict(Counter(f"{r.action} {r.status}" for r in records if not r.accepted)),
+        "propose_by_verdict": {v: latency_ms([r for r in records if r.verdict == v])
+                               for v in sorted({r.verdict for r in records if r.verdict})},
     }
 
 
@@ -471,6 +480,9 @@ def show(result: dict[str, Any]) -> None:
         if lat["count"]:
             print(f"  {action:8} {lat['count']:6d}  median {lat['median_ms']:7.1f} ms  "
                   f"p95 {lat['p95_ms']:7.1f} ms  max {lat['max_ms']:7.1f} ms")
+    for verdict, lat in s["propose_by_verdict"].items():
+        print(f"    {verdict:18} {lat['count']:6d}  median {lat['median_ms']:7.1f} ms  "
+              f"p95 {lat['p95_ms']:7.1f} ms")
     for what, count in sorted(s["refused"].items()):
         print(f"  refused: {what}: {count}")
     lost = c["lost_proposals"] + c["lost_submissions"] + c["lost_reports"]

@@ -75,3 +75,40 @@ def test_a_file_of_counterplans_lands_whole_or_not_at_all(web: Web) -> None:
                  "text/csv")})
     assert response.status_code == 201
     assert snapshot(web)["proposals"] == before["proposals"] + 2
+
+
+def test_a_round_reconciled_while_judging_keeps_nothing(web: Web) -> None:
+    """Judging holds no transaction; the verdict is kept only if the round is
+    still open when it is written."""
+    import sqlalchemy as sa
+
+    from counterplan.web.models import User
+    from counterplan.web.rights import Refused
+    from counterplan.web.services import rounds
+
+    delegate, office = web.as_("agro-delegate"), web.as_("office")
+    made = delegate.post(f"{PLAN}/units/agro/proposals", json=CAPACITY).json()
+    delegate.post(f"{PLAN}/proposals/{made['id']}/submit")
+    state = web.app.state.counterplan
+    with state.tx() as db:
+        user = db.scalar(sa.select(User).where(User.name == "agro-member1"))
+    calls = 0
+
+    @contextmanager
+    def tx() -> Iterator[Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # after the round was read and the counter-plan judged
+            assert office.post(f"{PLAN}/rounds/1/reconcile").status_code == 200
+        with state.tx() as db:
+            yield db
+
+    frame = rounds.form_rows("agro", "capacity", "", "labour", "2028", "10", "")
+    before = snapshot(web)
+    with pytest.raises(Refused) as refused:
+        rounds.propose(tx, state.cache, user, "brazil", "agro", frame)
+    assert refused.value.status == 409
+    assert "reconciled while the counter-plan was judged" in refused.value.message
+    after = snapshot(web)
+    assert after["proposals"] == before["proposals"]
+    assert after["versions"] == before["versions"] + 1  # the reconciliation itself landed

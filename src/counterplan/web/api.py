@@ -227,8 +227,7 @@ def propose(plan: str, unit: str, body: ProposalBody, who: Writer, state: AppSta
             ) -> dict[str, Any]:
     frame = rounds.form_rows(unit, body.kind, body.technique, body.item, body.period,
                              body.value, body.note, body.flows)
-    with state.tx() as db:
-        return rounds.propose(db, state.cache, actor(db, who.user, plan), unit, frame)[0]
+    return rounds.propose(state.tx, state.cache, who.user, plan, unit, frame)[0]
 
 
 @router.post("/plans/{plan}/units/{unit}/proposals/upload", status_code=201,
@@ -240,8 +239,7 @@ async def propose_file(plan: str, unit: str, file: Annotated[UploadFile, File()]
 
     def judge() -> list[dict[str, Any]]:  # judging: in a worker thread
         frame = rounds.upload_rows(data, name, unit)
-        with state.tx() as db:
-            return rounds.propose(db, state.cache, actor(db, who.user, plan), unit, frame, name)
+        return rounds.propose(state.tx, state.cache, who.user, plan, unit, frame, name)
     return await run_in_threadpool(judge)
 
 

@@ -55,7 +55,7 @@ class State:
 
 def create_app(settings: Settings = Settings(), engine: Engine | None = None) -> FastAPI:
     """The app on ``settings.db_url`` (migrated to the newest schema)."""
-    engine = engine or database.connect(settings.db_url)
+    engine = engine or database.connect(settings.db_url, settings.workers)
     database.migrate(engine)
     state = State(settings, engine, database.sessions(engine),
                   VersionCache(settings.cache_versions))

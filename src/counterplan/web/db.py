@@ -21,19 +21,22 @@ DEFAULT_URL = "sqlite:///counterplan.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def connect(url: str) -> Engine:
+def connect(url: str, connections: int = 10) -> Engine:
     """An engine for ``url`` with the settings the app relies on: SQLite in
     WAL mode with foreign keys and a busy timeout (many readers, one writer
-    at a time); PostgreSQL through psycopg 3."""
+    at a time); PostgreSQL through psycopg 3.  The pool holds up to
+    ``connections`` (give the number of request threads)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     try:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"check_same_thread": False,
-                                                      "timeout": 30})
+                                                      "timeout": 30},
+                                   pool_size=connections, max_overflow=5)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            engine = create_engine(url, pool_size=connections, max_overflow=5,
+                                   pool_pre_ping=True)
     except (ArgumentError, ImportError) as exc:
         raise CounterplanError(
             f"cannot use the database URL {url!r}: {exc}. Give sqlite:///FILE or "

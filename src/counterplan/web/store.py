@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import queue
 import tempfile
 import threading
 import zipfile
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,21 +85,47 @@ def pack(economy: Economy, plan: Plan) -> tuple[bytes, bytes]:
         return zip_folder(Path(tmp) / "economy"), zip_folder(Path(tmp) / "plan")
 
 
+#: Evaluators held per version: HiGHS releases the GIL while it solves, so
+#: as many counter-plans as there are cores can be judged at once.
+JUDGES = max(1, min(4, os.cpu_count() or 1))
+
+
 @dataclass
 class Loaded:
-    """A version read back: economy, solved-plan tables, summary."""
+    """A version read back: economy, solved-plan tables, summary, and its
+    evaluators (made at first need, at most ``judges``; each HiGHS model
+    serves one thread at a time)."""
 
     economy: Economy
     tables: dict[str, pd.DataFrame]
     summary: dict[str, Any]
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    _evaluator: Evaluator | None = None
+    judges: int = JUDGES
+    _idle: queue.LifoQueue[Evaluator] = field(default_factory=queue.LifoQueue)
+    _made: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def evaluator(self) -> Evaluator:
-        """The evaluator of this version; call with ``lock`` held."""
-        if self._evaluator is None:
-            self._evaluator = Evaluator(self.economy)
-        return self._evaluator
+    @contextmanager
+    def evaluator(self) -> Iterator[Evaluator]:
+        """An evaluator of this version for this thread alone, while in the block."""
+        try:
+            judge = self._idle.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                make = self._made < self.judges
+                self._made += make
+            if make:
+                try:
+                    judge = Evaluator(self.economy)
+                except BaseException:
+                    with self._lock:
+                        self._made -= 1
+                    raise
+            else:
+                judge = self._idle.get()
+        try:
+            yield judge
+        finally:
+            self._idle.put(judge)
 
 
 def _plan_tables(data: bytes) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:

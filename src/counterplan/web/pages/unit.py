@@ -82,8 +82,7 @@ def propose(plan: str, unit: str, who: Writer, state: AppState,
     """One proposal from the form; the page it leads to shows its verdict."""
     name = new_technique if kind.strip() == "technique" else technique
     frame = rounds.form_rows(unit, kind, name, item, period, value, note, flows)
-    with state.tx() as db:
-        made = rounds.propose(db, state.cache, actor(db, who.user, plan), unit, frame)
+    made = rounds.propose(state.tx, state.cache, who.user, plan, unit, frame)
     return see_other(unit_url(plan, unit, "made=" + ",".join(str(p["id"]) for p in made),
                               "made"))
 
@@ -99,9 +98,7 @@ async def propose_file(plan: str, unit: str, who: Writer, state: AppState,
 def _propose_file(plan: str, unit: str, who: Viewer, state: State, data: bytes,
                   filename: str) -> Response:
     frame = rounds.upload_rows(data, filename, unit)
-    with state.tx() as db:
-        made = rounds.propose(db, state.cache, actor(db, who.user, plan), unit, frame,
-                              filename)
+    made = rounds.propose(state.tx, state.cache, who.user, plan, unit, frame, filename)
     return see_other(unit_url(plan, unit, "made=" + ",".join(str(p["id"]) for p in made),
                               "made"))
 

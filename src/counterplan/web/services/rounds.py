@@ -6,6 +6,8 @@ office reconciles every submitted counter-plan into a new version."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -16,10 +18,11 @@ from sqlalchemy.orm import Session
 from counterplan.counter.proposals import COLUMNS, parse_counterplans
 from counterplan.counter.reconcile import reconcile
 from counterplan.errors import CounterplanError
-from counterplan.web.models import Outcome, Proposal, Round, Version, now
+from counterplan.web.models import Outcome, Proposal, Round, User, Version, now
 from counterplan.web.rights import (
     Actor,
     Refused,
+    actor,
     need_delegate,
     need_office,
     need_unit_private,
@@ -135,36 +138,52 @@ def upload_rows(data: bytes, filename: str, unit: str) -> pd.DataFrame:
     return frame
 
 
-def propose(db: Session, cache: VersionCache, a: Actor, unit: str, frame: pd.DataFrame,
-            file: str = "form") -> list[dict[str, Any]]:
+Transaction = Callable[[], AbstractContextManager[Session]]
+
+
+def propose(tx: Transaction, cache: VersionCache, user: User, plan_name: str, unit: str,
+            frame: pd.DataFrame, file: str = "form") -> list[dict[str, Any]]:
     """Judge each counter-plan of ``frame`` against the round's version and
-    keep it with its verdict."""
-    need_unit_private(a, unit, "propose counter-plans for the unit")
-    r = open_round_or_refuse(db, a)
-    version = db.get_one(Version, r.version_id)
-    got = loaded(db, cache, version)
+    keep it with its verdict.
+
+    Judging holds no database connection: the round is read in one
+    transaction, the counter-plans judged, then kept in another, which
+    refuses them if the round was reconciled meanwhile."""
+    with tx() as db:
+        a = actor(db, user, plan_name)
+        need_unit_private(a, unit, "propose counter-plans for the unit")
+        r = open_round_or_refuse(db, a)
+        round_id, number = r.id, r.number
+        got = loaded(db, cache, db.get_one(Version, r.version_id))
     try:
         plans, problems = parse_counterplans(frame, got.economy, file)
         problems.raise_if_errors()
     except CounterplanError as exc:
         raise refused_input(exc) from None
-    with got.lock:
-        judged = [got.evaluator().judge(p)[0] for p in plans]
+    with got.evaluator() as judge:
+        judged = [judge.judge(p)[0] for p in plans]
     rows_of = {cid: group for cid, group in frame.groupby(frame["id"].astype(str).str.strip(),
                                                           sort=False)}
-    out = []
-    for plan, verdict in zip(plans, judged, strict=True):
-        rows = rows_of[plan.id][list(c for c in COLUMNS if c in frame.columns)]
-        proposal = Proposal(
-            round_id=r.id, unit_id=unit, author_id=a.user.id,
-            kind=",".join(sorted(plan.kinds)), rows=rows.to_json(orient="records"),
-            note=plan.note, verdict=str(verdict["verdict"]), share=_number(verdict["share"]),
-            objective_before=_number(verdict["objective_before"]),
-            objective_after=_number(verdict["objective_after"]), reason=str(verdict["reason"]))
-        db.add(proposal)
-        db.flush()
-        out.append(proposal_dict(proposal))
-    return out
+    with tx() as db:
+        r = db.get_one(Round, round_id)
+        if r.state != "open":
+            raise Refused(409, f"round {number} was reconciled while the counter-plan was "
+                               "judged; nothing was kept: propose again in the next round")
+        out = []
+        for plan, verdict in zip(plans, judged, strict=True):
+            rows = rows_of[plan.id][[c for c in COLUMNS if c in frame.columns]]
+            proposal = Proposal(
+                round_id=round_id, unit_id=unit, author_id=user.id,
+                kind=",".join(sorted(plan.kinds)), rows=rows.to_json(orient="records"),
+                note=plan.note, verdict=str(verdict["verdict"]),
+                share=_number(verdict["share"]),
+                objective_before=_number(verdict["objective_before"]),
+                objective_after=_number(verdict["objective_after"]),
+                reason=str(verdict["reason"]))
+            db.add(proposal)
+            db.flush()
+            out.append(proposal_dict(proposal))
+        return out
 
 
 def _number(value: object) -> float:
