@@ -1,0 +1,57 @@
+"""The migrations build exactly the tables the code declares, on SQLite and
+PostgreSQL, and the command-line administration of accounts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from counterplan.web import db as database
+from counterplan.web.models import Base
+
+
+def test_the_migrations_match_the_models(db_url: str) -> None:
+    engine = database.connect(db_url)
+    database.migrate(engine)  # already at head: nothing to do, nothing breaks
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "counterplan.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_users_from_the_command_line(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'plan.db'}"
+    added = _cli("users", "add", "alice", "--db", db, "--password", "a-long-password",
+                 cwd=tmp_path)
+    assert added.returncode == 0 and "added alice" in added.stdout
+    again = _cli("users", "add", "alice", "--db", db, "--password", "a-long-password",
+                 cwd=tmp_path)
+    assert again.returncode == 1
+    assert "already a user called 'alice'" in again.stderr and "Traceback" not in again.stderr
+    short = _cli("users", "add", "bob", "--db", db, "--password", "short", cwd=tmp_path)
+    assert short.returncode == 1 and "at least 8" in short.stderr
+    listed = _cli("users", "list", "--db", db, cwd=tmp_path)
+    assert listed.stdout.split() == ["alice", "(no", "roles)"]
+    gone = _cli("users", "remove", "nobody", "--db", db, cwd=tmp_path)
+    assert gone.returncode == 1 and "no user called 'nobody'" in gone.stderr
+    removed = _cli("users", "remove", "alice", "--db", db, cwd=tmp_path)
+    assert removed.returncode == 0
+    assert _cli("users", "list", "--db", db, cwd=tmp_path).stdout == ""
+
+
+def test_a_wrong_database_url_is_a_clear_error(tmp_path: Path) -> None:
+    bad = _cli("users", "list", "--db", "mysql+nothing://x", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "cannot use the database URL" in bad.stderr and "Traceback" not in bad.stderr
+    down = _cli("users", "list", "--db", "postgresql://nobody@127.0.0.1:1/none", cwd=tmp_path)
+    assert down.returncode == 1
+    assert "cannot open the database" in down.stderr and "Traceback" not in down.stderr
