@@ -4,7 +4,6 @@ find the caller's rights in the plan and call a service."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
@@ -15,32 +14,23 @@ from counterplan.web.app import State, state_of
 from counterplan.web.auth import (
     SESSION_COOKIE,
     SESSION_DAYS,
+    Caller,
     attempt_login,
+    caller_of,
     log_out,
     same,
-    session_of,
 )
-from counterplan.web.models import User
 from counterplan.web.rights import Refused, actor
 from counterplan.web.services import reports, rounds, versions, votes
 
 router = APIRouter(prefix="/api")
 
 
-@dataclass(frozen=True)
-class Caller:
-    user: User
-    csrf: str
-    token: str
-
-
 def caller(request: Request) -> Caller:
-    token = request.cookies.get(SESSION_COOKIE)
-    with state_of(request).tx() as db:
-        found = session_of(db, token)
-    if found is None or token is None:
+    found = caller_of(state_of(request).factory, request.cookies.get(SESSION_COOKIE))
+    if found is None:
         raise Refused(401, "log in first: POST /api/login with your name and password")
-    return Caller(found[0], found[1].csrf, token)
+    return found
 
 
 def writer(request: Request, who: Annotated[Caller, Depends(caller)]) -> Caller:

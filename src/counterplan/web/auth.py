@@ -108,6 +108,24 @@ def session_of(db: Session, token: str | None) -> tuple[User, AuthSession] | Non
     return None if row is None else (row[0], row[1])
 
 
+@dataclass(frozen=True)
+class Caller:
+    """A logged-in user, with the session's CSRF token and its cookie token."""
+
+    user: User
+    csrf: str
+    token: str
+
+
+def caller_of(factory: sessionmaker[Session], token: str | None) -> Caller | None:
+    """Who sends the session cookie ``token``; None when nobody is logged in."""
+    if not token:
+        return None
+    with factory() as db:
+        found = session_of(db, token)
+    return None if found is None else Caller(found[0], found[1].csrf, token)
+
+
 def log_out(db: Session, token: str | None) -> None:
     if token:
         db.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))

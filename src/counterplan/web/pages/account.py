@@ -15,8 +15,8 @@ from counterplan.web.app import State
 from counterplan.web.auth import CSRF_COOKIE, SESSION_COOKIE, attempt_login, log_out, same
 from counterplan.web.pages.common import (
     AppState,
+    Caller,
     PageRoute,
-    Viewer,
     Visitor,
     Writer,
     render,
@@ -99,7 +99,7 @@ async def plan_from_upload(who: Writer, state: AppState, file: Annotated[UploadF
                                    file.filename or "upload.zip")
 
 
-def _create_uploaded(who: Viewer, state: State, name: str, title: str, data: bytes,
+def _create_uploaded(who: Caller, state: State, name: str, title: str, data: bytes,
                      filename: str) -> Response:
     economy = versions.economy_of_upload(data, filename)
     with state.tx() as db:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -18,8 +17,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from counterplan.web.app import State, state_of
-from counterplan.web.auth import SESSION_COOKIE, same, session_of
-from counterplan.web.models import User
+from counterplan.web.auth import SESSION_COOKIE, Caller, caller_of, same
 from counterplan.web.rights import Refused
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -69,23 +67,16 @@ class LoginNeeded(Exception):
     """The page needs a logged-in visitor; the route sends the browser to /login."""
 
 
-@dataclass(frozen=True)
-class Viewer:
-    user: User
-    csrf: str
-    token: str
 
 
-def viewer(request: Request) -> Viewer:
-    token = request.cookies.get(SESSION_COOKIE)
-    with state_of(request).tx() as db:
-        found = session_of(db, token)
-    if found is None or token is None:
+def viewer(request: Request) -> Caller:
+    found = caller_of(state_of(request).factory, request.cookies.get(SESSION_COOKIE))
+    if found is None:
         raise LoginNeeded
-    return Viewer(found[0], found[1].csrf, token)
+    return found
 
 
-async def writer(request: Request, who: Annotated[Viewer, Depends(viewer)]) -> Viewer:
+async def writer(request: Request, who: Annotated[Caller, Depends(viewer)]) -> Caller:
     """A visitor sending a form: its hidden ``csrf`` field must be the session's."""
     form = await request.form()
     sent = form.get("csrf")
@@ -96,8 +87,8 @@ async def writer(request: Request, who: Annotated[Viewer, Depends(viewer)]) -> V
     return who
 
 
-Visitor = Annotated[Viewer, Depends(viewer)]
-Writer = Annotated[Viewer, Depends(writer)]
+Visitor = Annotated[Caller, Depends(viewer)]
+Writer = Annotated[Caller, Depends(writer)]
 AppState = Annotated[State, Depends(state_of)]
 
 

@@ -15,8 +15,8 @@ from counterplan.web.api import read_upload
 from counterplan.web.app import State
 from counterplan.web.pages.common import (
     AppState,
+    Caller,
     PageRoute,
-    Viewer,
     Visitor,
     Writer,
     render,
@@ -95,7 +95,7 @@ async def propose_file(plan: str, unit: str, who: Writer, state: AppState,
                                    file.filename or "counterplan.csv")
 
 
-def _propose_file(plan: str, unit: str, who: Viewer, state: State, data: bytes,
+def _propose_file(plan: str, unit: str, who: Caller, state: State, data: bytes,
                   filename: str) -> Response:
     frame = rounds.upload_rows(data, filename, unit)
     made = rounds.propose(state.tx, state.cache, who.user, plan, unit, frame, filename)
