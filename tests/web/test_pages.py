@@ -533,3 +533,22 @@ def test_activity_charts() -> None:
         n=1)
     _valid(changes)
     assert [r["cell"] for r in changes["data"]["values"]] == ["t · 1"]
+
+
+def test_a_refused_proposal_keeps_what_was_typed(web: Web) -> None:
+    """A delegate who mistypes a number loses neither the note nor the rest."""
+    delegate = web.as_("agro-delegate")
+    before = snapshot(web)
+    page = delegate.client.get("/plans/brazil/units/agro")
+    assert page.status_code == 200
+    response = delegate.client.post("/plans/brazil/units/agro/proposals", data={
+        "csrf": delegate.csrf, "kind": "norm", "technique": "livestock", "item": "labour",
+        "period": "", "value": "eight", "note": "our new milking <shed>"},
+        follow_redirects=False)
+    assert response.status_code == 422
+    html = response.text
+    assert "Nothing was proposed" in html and "is not a finite number" in html
+    assert 'value="eight"' in html and ">our new milking &lt;shed&gt;</textarea>" in html
+    assert '<option value="norm" selected>' in html
+    assert '<option value="livestock" selected>' in html
+    assert snapshot(web) == before

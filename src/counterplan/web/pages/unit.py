@@ -49,6 +49,12 @@ def made_ids(made: str) -> set[int]:
 @router.get("/plans/{plan}/units/{unit}")
 def unit_page(plan: str, unit: str, who: Visitor, state: AppState, made: str = "",
               done: str = "") -> Response:
+    return render("unit.html", viewer=who, **unit_context(plan, unit, who, state, made, done))
+
+
+def unit_context(plan: str, unit: str, who: Caller, state: State, made: str = "",
+                 done: str = "") -> dict[str, Any]:
+    """What the unit page shows to ``who``."""
     with state.tx() as db:
         a = actor(db, who.user, plan)
         view = versions.unit_view(db, state.cache, a, unit)
@@ -60,16 +66,16 @@ def unit_page(plan: str, unit: str, who: Visitor, state: AppState, made: str = "
     levels: dict[str, dict[str, float]] = {}
     for row in view["activity"]:
         levels.setdefault(row["technique"], {})[row["period"]] = row["level"]
-    context: dict[str, Any] = {
+    return {
+        "title": f"{view['name']} ({unit})",
         "plan": a.plan.name, "plan_title": a.plan.title, "u": view, "own": own,
         "delegate": unit in a.delegate_of, "member": unit in a.member_of,
         "office": a.office, "round_open": round_open, "levels": levels,
         "proposals": proposals, "fresh": [p for p in proposals if p["id"] in fresh],
-        "polls": polls, "notice": DONE.get(done, ""),
+        "polls": polls, "notice": DONE.get(done, ""), "form": {}, "refusal": None,
         "charts": {"activity": charts.planned_activity(view["activity"], view["techniques"]),
                    "shares": charts.balance_shares(view["balance"]),
                    "valuations": charts.unit_valuations(view["balance"])}}
-    return render("unit.html", viewer=who, title=f"{view['name']} ({unit})", **context)
 
 
 @router.post("/plans/{plan}/units/{unit}/proposals")
@@ -79,10 +85,20 @@ def propose(plan: str, unit: str, who: Writer, state: AppState,
             period: Annotated[str, Form()] = "", value: Annotated[str, Form()] = "",
             note: Annotated[str, Form(max_length=2000)] = "",
             flows: Annotated[str, Form()] = "") -> Response:
-    """One proposal from the form; the page it leads to shows its verdict."""
+    """One proposal from the form; the page it leads to shows its verdict.  A
+    proposal the plan cannot read comes back in the form, with what is wrong."""
     name = new_technique if kind.strip() == "technique" else technique
-    frame = rounds.form_rows(unit, kind, name, item, period, value, note, flows)
-    made = rounds.propose(state.tx, state.cache, who.user, plan, unit, frame)
+    try:
+        frame = rounds.form_rows(unit, kind, name, item, period, value, note, flows)
+        made = rounds.propose(state.tx, state.cache, who.user, plan, unit, frame)
+    except Refused as exc:
+        if exc.status != 422:
+            raise
+        context = unit_context(plan, unit, who, state)
+        context.update(refusal=exc, form={
+            "kind": kind, "technique": technique, "new_technique": new_technique,
+            "item": item, "period": period, "value": value, "note": note, "flows": flows})
+        return render("unit.html", status=exc.status, viewer=who, **context)
     return see_other(unit_url(plan, unit, "made=" + ",".join(str(p["id"]) for p in made),
                               "made"))
 
