@@ -17,6 +17,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from liveserver import ARTEFACTS, FLAGS, chromium_or_fail, serve
 from webtests import PASSWORD
 
+expect.set_options(timeout=20_000)  # CI machines are shared: a page may take a while
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
