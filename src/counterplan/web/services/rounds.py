@@ -34,6 +34,7 @@ from counterplan.web.services.versions import (
     new_version,
     published,
     refused_input,
+    solved,
 )
 from counterplan.web.store import VersionCache
 
@@ -286,7 +287,9 @@ def reconcile_round(db: Session, cache: VersionCache, a: Actor, number: int
         result = reconcile(got.economy, plans)
     except CounterplanError as exc:
         raise Refused(422, f"round {number} cannot be reconciled: {exc}") from None
-    version = new_version(db, a.plan, result.economy, f"reconciled from round {number}",
+    # the reconciled plan itself, with the pledges it keeps
+    version = new_version(db, a.plan, solved(result.economy, result.plan),
+                          f"reconciled from round {number}",
                           a.user, parent=base, round_id=r.id)
     by_id = {f"p{p.id}": p for p in chosen}
     for row in result.table.itertuples(index=False):

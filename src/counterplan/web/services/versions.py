@@ -4,6 +4,7 @@ read a version, publish it, compare two, and the part of it a unit sees."""
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from counterplan.errors import CounterplanError, InvalidInput
 from counterplan.io.folder import read_folder
 from counterplan.model import Economy
 from counterplan.plan import solve
+from counterplan.plan.result import Plan as SolvedPlan
 from counterplan.web.models import Membership, Plan, Publication, User, Version
 from counterplan.web.rights import Actor, Refused, need_office, need_unit
 from counterplan.web.store import Loaded, VersionCache, economy_from_zip, pack
@@ -54,20 +56,38 @@ def check_plan_name(name: str) -> None:
                            "letters, digits, '-' or '_'")
 
 
-def new_version(db: Session, plan: Plan, economy: Economy, label: str, by: User | None,
+@dataclass(frozen=True)
+class Solved:
+    """A version ready to be kept: the zipped economy and solved plan."""
+
+    economy_zip: bytes
+    plan_zip: bytes
+    objective: float
+    input_hash: str
+
+
+def solved(economy: Economy, plan: SolvedPlan | None = None) -> Solved:
+    """``economy`` with ``plan`` (solved here when not given), packed.  Done
+    before any write, so that no database lock is held while HiGHS works."""
+    if plan is None:
+        try:
+            plan = solve(economy)
+        except CounterplanError as exc:
+            raise Refused(422, f"the plan cannot be solved: {exc}") from None
+    economy_zip, plan_zip = pack(economy, plan)
+    return Solved(economy_zip, plan_zip, plan.value, economy.content_hash())
+
+
+def new_version(db: Session, plan: Plan, done: Solved, label: str, by: User | None,
                 parent: Version | None = None, round_id: int | None = None) -> Version:
-    """Solve ``economy`` and keep it as the plan's next version (a draft)."""
-    try:
-        result = solve(economy)
-    except CounterplanError as exc:
-        raise Refused(422, f"the plan cannot be solved: {exc}") from None
-    economy_zip, plan_zip = pack(economy, result)
+    """Keep ``done`` as the plan's next version (a draft)."""
     number = (db.scalar(select(func.max(Version.number)).where(Version.plan_id == plan.id))
               or 0) + 1
     version = Version(plan_id=plan.id, number=number, label=label,
                       parent_id=None if parent is None else parent.id, round_id=round_id,
-                      economy_zip=economy_zip, plan_zip=plan_zip, objective=result.value,
-                      input_hash=economy.content_hash(), created_by=None if by is None else by.id)
+                      economy_zip=done.economy_zip, plan_zip=done.plan_zip,
+                      objective=done.objective, input_hash=done.input_hash,
+                      created_by=None if by is None else by.id)
     db.add(version)
     db.flush()
     return version
@@ -78,12 +98,13 @@ def create_plan(db: Session, user: User, name: str, title: str, economy: Economy
     check_plan_name(name)
     if db.scalar(select(Plan).where(Plan.name == name)) is not None:
         raise Refused(409, f"there is already a plan called {name!r}; choose another name")
+    first = solved(economy)
     plan = Plan(name=name, title=title.strip()[:200] or economy.name,
                 description=economy.description)
     db.add(plan)
     db.flush()
     db.add(Membership(plan_id=plan.id, user_id=user.id, role="office", unit_id=""))
-    new_version(db, plan, economy, "first draft", user)
+    new_version(db, plan, first, "first draft", user)
     return plan
 
 
