@@ -128,3 +128,32 @@ def test_a_round_mixes_form_and_file_proposals(web: Web) -> None:
     outcomes = {o["id"]: o for o in done.json()["outcomes"]}
     assert outcomes[from_file["id"]]["outcome"] == "adopted"
     assert outcomes[from_form["id"]]["outcome"] == "adopted"
+
+
+def test_norm_improvement_ranks_the_unit_that_saved(web: Web) -> None:
+    """Agriculture's labour norm 9.02 → 8.5 jobs: agro's techniques cost
+    (9.02 − 8.5) × the valuation of labour less, at version 1's valuations."""
+    delegate, office = web.as_("agro-delegate"), web.as_("office")
+    made = delegate.post(f"{PLAN}/units/agro/proposals", json={
+        "kind": "norm", "technique": "agriculture", "item": "labour", "value": "-8.5"}).json()
+    delegate.post(f"{PLAN}/proposals/{made['id']}/submit")
+    assert office.post(f"{PLAN}/rounds/1/reconcile").json()["outcomes"][0]["outcome"] == \
+        "adopted"
+    v1 = office.get(f"{PLAN}/versions/1").json()
+    office.post(f"{PLAN}/versions/2/publish")
+    prices = pd.concat([pd.DataFrame(v1["valuations"]), pd.DataFrame(v1["resources"])])
+    price = prices.groupby("item")["valuation"].mean()
+    economy = economy_of_example("brazil-five-year")
+    f = economy.flows
+    agro = set(economy.techniques.index[economy.techniques["unit_id"] == "agro"])
+    cost_then = sum(-a * price.get(economy.items.index[i], 0.0)
+                    for t, i, a in zip(f.technique, f.item, f.amount, strict=True)
+                    if a < 0 and economy.techniques.index[t] in agro)
+    old = -float(f.amount[(economy.techniques.index[f.technique] == "agriculture")
+                          & (economy.items.index[f.item] == "labour")][0])
+    expected = (old - 8.5) * price["labour"] / cost_then
+    ranking = {r["unit"]: r["norm_improvement"] for r in
+               delegate.get(f"{PLAN}/fulfilment").json()["by_norms"]}
+    assert ranking["agro"] == pytest.approx(expected, rel=1e-9)
+    assert expected > 0
+    assert all(v == pytest.approx(0.0, abs=1e-12) for u, v in ranking.items() if u != "agro")
