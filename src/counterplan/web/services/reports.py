@@ -78,6 +78,8 @@ def fulfilment(db: Session, cache: VersionCache, a: Actor) -> dict[str, Any]:
     first = _first_published(db, a)
     e_now = loaded(db, cache, current).economy
     units = list(map(str, e_now.units.index))
+    improvements = {} if first is None else \
+        norm_improvements(loaded(db, cache, first), e_now, units)
     ranking = []
     for unit in units:
         mine = table[table["unit"] == unit]
@@ -86,8 +88,7 @@ def fulfilment(db: Session, cache: VersionCache, a: Actor) -> dict[str, Any]:
             "unit": unit, "name": str(e_now.units.loc[unit, "name"]),
             "reported": len(mine),
             "fulfilment": float(ratios.mean()) if len(ratios) else None,
-            "norm_improvement": None if first is None else
-            norm_improvement(loaded(db, cache, first), e_now, unit)})
+            "norm_improvement": improvements.get(unit)})
     by_fulfilment = sorted(ranking, key=lambda r: -_or(r["fulfilment"], -1.0))
     by_norms = sorted(ranking, key=lambda r: -_or(r["norm_improvement"], 0.0))
     table = table.drop(columns=["version_id"], errors="ignore")
@@ -115,19 +116,22 @@ def technique_costs(economy: Economy, prices: pd.Series) -> pd.Series:
     return pd.Series(value).groupby(techs).sum()
 
 
-def norm_improvement(first: Loaded, now: Economy, unit: str) -> float | None:
-    """1 − cost now / cost then of the unit's techniques, at the first
+def norm_improvements(first: Loaded, now: Economy, units: list[str]
+                      ) -> dict[str, float | None]:
+    """Per unit, 1 − cost now / cost then of its techniques, at the first
     version's mean valuations; None when they cost nothing then."""
     valuation = pd.concat([first.tables["balance"][["item", "valuation"]],
                            first.tables["resources"][["item", "valuation"]]])
     prices = valuation.groupby("item")["valuation"].mean()
     then = technique_costs(first.economy, prices)
     later = technique_costs(now, prices)
-    mine = [t for t in now.techniques.index[unit_part(now, unit)] if t in then.index]
-    before = float(then.reindex(mine).fillna(0.0).sum())
-    if before <= 0:
-        return None
-    return 1.0 - float(later.reindex(mine).fillna(0.0).sum()) / before
+    out: dict[str, float | None] = {}
+    for unit in units:
+        mine = [t for t in now.techniques.index[unit_part(now, unit)] if t in then.index]
+        before = float(then.reindex(mine).fillna(0.0).sum())
+        out[unit] = None if before <= 0 else \
+            1.0 - float(later.reindex(mine).fillna(0.0).sum()) / before
+    return out
 
 
 def activity_of(text: str) -> float:

@@ -5,6 +5,7 @@ office reconciles every submitted counter-plan into a new version."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -118,8 +119,6 @@ def form_rows(unit: str, kind: str, technique: str, item: str, period: str, valu
 
 def upload_rows(data: bytes, filename: str, unit: str) -> pd.DataFrame:
     """The counter-plan table of an uploaded CSV; every row must be the unit's."""
-    import io
-
     try:
         frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False,
                             encoding="utf-8")

@@ -282,10 +282,9 @@ def unit_view(db: Session, cache: VersionCache, a: Actor, unit: str) -> dict[str
     activity = got.tables["activity"]
     tech_ids = e.techniques.index.to_numpy(dtype=object)[mine]
     techniques = activity[activity["technique"].isin(tech_ids)]
-    levels = np.zeros((e.n_techniques, e.n_periods))
-    levels[mine] = techniques["level"].to_numpy().reshape(len(mine), e.n_periods)
-    supply = np.asarray(e.output_matrix.tocsr() @ levels)
-    use = np.asarray(e.input_matrix.tocsr() @ levels)
+    levels = techniques["level"].to_numpy().reshape(len(mine), e.n_periods)
+    supply = np.asarray(e.output_matrix[:, mine] @ levels)  # the unit's columns only
+    use = np.asarray(e.input_matrix[:, mine] @ levels)
     balance = got.tables["balance"].copy()
     products = e.products
     total_supply = balance["supply"].to_numpy().reshape(len(products), e.n_periods)
