@@ -6,19 +6,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from counterplan.web.app import State, state_of
 from counterplan.web.auth import (
     SESSION_COOKIE,
-    SESSION_DAYS,
     Caller,
     attempt_login,
     caller_of,
     log_out,
     same,
+)
+from counterplan.web.requests import (
+    MAX_ID,
+    AppState,
+    Id,
+    read_upload,
+    set_session_cookie,
+    state_of,
+    upload_body,
 )
 from counterplan.web.rights import Refused, actor
 from counterplan.web.services import reports, rounds, versions, votes
@@ -43,20 +50,6 @@ def writer(request: Request, who: Annotated[Caller, Depends(caller)]) -> Caller:
 
 Reader = Annotated[Caller, Depends(caller)]
 Writer = Annotated[Caller, Depends(writer)]
-AppState = Annotated[State, Depends(state_of)]
-
-
-def set_session_cookie(response: Response, token: str, secure: bool) -> None:
-    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_DAYS * 86400, httponly=True,
-                        samesite="lax", secure=secure, path="/")
-
-
-async def read_upload(file: UploadFile, limit: int) -> bytes:
-    data = await file.read(limit + 1)
-    if len(data) > limit:
-        raise Refused(413, f"{file.filename}: larger than {limit / 2**20:.0f} MiB; upload a "
-                           "smaller file")
-    return data
 
 
 # -- accounts -------------------------------------------------------------------------
@@ -112,16 +105,17 @@ def plan_from_example(body: ExampleBody, who: Writer, state: AppState) -> dict[s
 
 
 @router.post("/plans/upload", status_code=201,
-             summary="Create a plan from a zipped plan folder; you become its office")
-async def plan_from_upload(name: Annotated[str, Form()], file: Annotated[UploadFile, File()],
-                           who: Writer, state: AppState,
-                           title: Annotated[str, Form()] = "") -> dict[str, Any]:
-    data = await read_upload(file, state.settings.max_upload)
+             summary="Create a plan from a zipped plan folder; you become its office",
+             openapi_extra=upload_body(name="the plan's name", title="its title (optional)"))
+async def plan_from_upload(request: Request, who: Writer, state: AppState) -> dict[str, Any]:
+    """The body is read only once the session and the CSRF header are checked."""
+    upload = await read_upload(request)
 
     def create() -> dict[str, Any]:  # reading and solving: in a worker thread
-        economy = versions.economy_of_upload(data, file.filename or "upload.zip")
+        economy = versions.economy_of_upload(upload.data, upload.filename or "upload.zip")
         with state.tx() as db:
-            plan = versions.create_plan(db, who.user, name, title, economy)
+            plan = versions.create_plan(db, who.user, upload.field("name").strip(),
+                                        upload.field("title"), economy)
             return {"plan": plan.name, "title": plan.title}
     return await run_in_threadpool(create)
 
@@ -151,20 +145,20 @@ def add_member(plan: str, body: MemberBody, who: Writer, state: AppState) -> dic
 
 
 @router.get("/plans/{plan}/versions/{number}")
-def version(plan: str, number: int, who: Reader, state: AppState) -> dict[str, Any]:
+def version(plan: str, number: Id, who: Reader, state: AppState) -> dict[str, Any]:
     with state.tx() as db:
         return versions.detail(db, state.cache, actor(db, who.user, plan), number)
 
 
 @router.get("/plans/{plan}/compare/{first}/{second}")
-def compare(plan: str, first: int, second: int, who: Reader, state: AppState
+def compare(plan: str, first: Id, second: Id, who: Reader, state: AppState
             ) -> dict[str, Any]:
     with state.tx() as db:
         return versions.compare(db, state.cache, actor(db, who.user, plan), first, second)
 
 
 @router.post("/plans/{plan}/versions/{number}/publish")
-def publish(plan: str, number: int, who: Writer, state: AppState) -> dict[str, Any]:
+def publish(plan: str, number: Id, who: Writer, state: AppState) -> dict[str, Any]:
     with state.tx() as db:
         return versions.publish(db, actor(db, who.user, plan), number)
 
@@ -178,19 +172,19 @@ def open_round(plan: str, who: Writer, state: AppState) -> dict[str, Any]:
 
 
 @router.get("/plans/{plan}/rounds/{number}/submitted")
-def submitted(plan: str, number: int, who: Reader, state: AppState) -> list[dict[str, Any]]:
+def submitted(plan: str, number: Id, who: Reader, state: AppState) -> list[dict[str, Any]]:
     with state.tx() as db:
         return rounds.submitted(db, actor(db, who.user, plan), number)
 
 
 @router.post("/plans/{plan}/rounds/{number}/reconcile")
-def reconcile(plan: str, number: int, who: Writer, state: AppState) -> dict[str, Any]:
+def reconcile(plan: str, number: Id, who: Writer, state: AppState) -> dict[str, Any]:
     with state.tx() as db:
         return rounds.reconcile_round(db, state.cache, actor(db, who.user, plan), number)
 
 
 @router.get("/plans/{plan}/rounds/{number}/outcomes")
-def outcomes(plan: str, number: int, who: Reader, state: AppState) -> list[dict[str, Any]]:
+def outcomes(plan: str, number: Id, who: Reader, state: AppState) -> list[dict[str, Any]]:
     with state.tx() as db:
         return rounds.outcomes(db, actor(db, who.user, plan), number)
 
@@ -221,14 +215,16 @@ def propose(plan: str, unit: str, body: ProposalBody, who: Writer, state: AppSta
 
 
 @router.post("/plans/{plan}/units/{unit}/proposals/upload", status_code=201,
-             summary="Propose the counter-plans of a counterplan.csv file")
-async def propose_file(plan: str, unit: str, file: Annotated[UploadFile, File()], who: Writer,
+             summary="Propose the counter-plans of a counterplan.csv file",
+             openapi_extra=upload_body())
+async def propose_file(plan: str, unit: str, request: Request, who: Writer,
                        state: AppState) -> list[dict[str, Any]]:
-    data = await read_upload(file, state.settings.max_upload)
-    name = file.filename or "counterplan.csv"
+    """The body is read only once the session and the CSRF header are checked."""
+    upload = await read_upload(request)
+    name = upload.filename or "counterplan.csv"
 
     def judge() -> list[dict[str, Any]]:  # judging: in a worker thread
-        frame = rounds.upload_rows(data, name, unit)
+        frame = rounds.upload_rows(upload.data, name, unit)
         return rounds.propose(state.tx, state.cache, who.user, plan, unit, frame, name)
     return await run_in_threadpool(judge)
 
@@ -240,7 +236,7 @@ def proposals(plan: str, unit: str, who: Reader, state: AppState) -> list[dict[s
 
 
 @router.post("/plans/{plan}/proposals/{proposal}/submit")
-def submit(plan: str, proposal: int, who: Writer, state: AppState) -> dict[str, Any]:
+def submit(plan: str, proposal: Id, who: Writer, state: AppState) -> dict[str, Any]:
     with state.tx() as db:
         return rounds.submit(db, actor(db, who.user, plan), proposal)
 
@@ -259,24 +255,25 @@ def polls(plan: str, unit: str, who: Reader, state: AppState) -> list[dict[str, 
 
 
 @router.get("/plans/{plan}/polls/{poll}")
-def poll(plan: str, poll: int, who: Reader, state: AppState) -> dict[str, Any]:
+def poll(plan: str, poll: Id, who: Reader, state: AppState) -> dict[str, Any]:
     with state.tx() as db:
         return votes.show_poll(db, actor(db, who.user, plan), poll)
 
 
 class BallotBody(BaseModel):
-    choices: dict[int, bool] = Field(description="proposal id → yes (true) or no (false)")
+    choices: dict[Annotated[int, Field(ge=0, le=MAX_ID)], bool] = Field(
+        description="proposal id → yes (true) or no (false)")
 
 
 @router.post("/plans/{plan}/polls/{poll}/ballot", status_code=201)
-def ballot(plan: str, poll: int, body: BallotBody, who: Writer, state: AppState
+def ballot(plan: str, poll: Id, body: BallotBody, who: Writer, state: AppState
            ) -> dict[str, Any]:
     with state.tx() as db:
         return votes.cast(db, actor(db, who.user, plan), poll, body.choices)
 
 
 @router.post("/plans/{plan}/polls/{poll}/close")
-def close_poll(plan: str, poll: int, who: Writer, state: AppState) -> dict[str, Any]:
+def close_poll(plan: str, poll: Id, who: Writer, state: AppState) -> dict[str, Any]:
     with state.tx() as db:
         return votes.close_poll(db, actor(db, who.user, plan), poll)
 

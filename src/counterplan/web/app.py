@@ -1,12 +1,12 @@
-"""The FastAPI application: state, security, error pages, and its routers
-(the JSON API in api.py, the pages in pages.py)."""
+"""The FastAPI application: its state, the guard on every request, the
+refusal handlers, and its routers (the JSON API in api.py, the pages in
+pages/).  The modules below it (requests.py, the services) never import it."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio.to_thread
@@ -15,45 +15,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException
 
 from counterplan import __version__
+from counterplan.web import api, pages
 from counterplan.web import db as database
+from counterplan.web.requests import Guard, Settings, State, problems_of, state_of
 from counterplan.web.rights import Refused
 from counterplan.web.store import VersionCache
 
 HERE = Path(__file__).parent
 log = logging.getLogger("counterplan.web")
 
-
-@dataclass(frozen=True)
-class Settings:
-    """How the app runs.  ``secure_cookies`` when it is served over TLS (a
-    proxy in front); uploads larger than ``max_upload`` bytes are refused."""
-
-    db_url: str = database.DEFAULT_URL
-    secure_cookies: bool = False
-    max_upload: int = 20 * 1024 * 1024
-    cache_versions: int = 16
-    #: threads that run requests (the library's work is in them)
-    workers: int = 40
+__all__ = ["Settings", "State", "create_app", "state_of"]
+DEFAULTS = Settings()
 
 
-@dataclass
-class State:
-    settings: Settings
-    engine: Engine
-    factory: sessionmaker[Session]
-    cache: VersionCache = field(default_factory=VersionCache)
-
-    @contextmanager
-    def tx(self) -> Iterator[Session]:
-        """One transaction: all of a request's writes land together or not at all."""
-        with database.transaction(self.factory) as session:
-            yield session
-
-
-def create_app(settings: Settings = Settings(), engine: Engine | None = None) -> FastAPI:
+def create_app(settings: Settings = DEFAULTS, engine: Engine | None = None) -> FastAPI:
     """The app on ``settings.db_url`` (migrated to the newest schema)."""
     engine = engine or database.connect(settings.db_url, settings.workers)
     database.migrate(engine)
@@ -73,24 +51,7 @@ def create_app(settings: Settings = Settings(), engine: Engine | None = None) ->
                               "state-changing calls need the X-CSRF-Token header that "
                               "POST /api/login returns.")
     app.state.counterplan = state
-
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]
-                    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > settings.max_upload:
-            return _refusal(request, Refused(
-                413, f"the request is {int(length) / 2**20:.1f} MiB; the most this server "
-                     f"takes is {settings.max_upload / 2**20:.0f} MiB"))
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' "
-            "'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
-        return response
+    app.add_middleware(Guard, settings=settings)
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:
@@ -98,12 +59,15 @@ def create_app(settings: Settings = Settings(), engine: Engine | None = None) ->
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = [f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}"
-                    for e in exc.errors()]
-        return _refusal(request, Refused(422, "the request has errors; nothing was changed",
-                                         problems))
+        return _refusal(request, problems_of(exc))
 
-    from counterplan.web import api, pages
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        """Starlette's own refusals (no such route, wrong method, too large)."""
+        message = {404: "nothing here: the address names no page of this site",
+                   405: f"{request.method} is not how this address is used"}
+        return _refusal(request, Refused(exc.status_code,
+                                         message.get(exc.status_code, str(exc.detail))))
 
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -112,15 +76,10 @@ def create_app(settings: Settings = Settings(), engine: Engine | None = None) ->
 
 
 def _refusal(request: Request, exc: Refused) -> Response:
+    """JSON under /api and for clients that do not ask for HTML; the error
+    page for people."""
     if request.url.path.startswith("/api") or "text/html" not in \
             request.headers.get("accept", ""):
         return JSONResponse({"error": exc.message, "problems": exc.problems},
                             status_code=exc.status)
-    from counterplan.web.pages import error_page
-
-    return error_page(request, exc)
-
-
-def state_of(request: Request) -> State:
-    state: State = request.app.state.counterplan
-    return state
+    return pages.error_page(request, exc)

@@ -6,12 +6,10 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Form, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from counterplan import examples
-from counterplan.web.api import read_upload, set_session_cookie
-from counterplan.web.app import State
 from counterplan.web.auth import CSRF_COOKIE, SESSION_COOKIE, attempt_login, log_out, same
 from counterplan.web.pages.common import (
     AppState,
@@ -19,9 +17,11 @@ from counterplan.web.pages.common import (
     PageRoute,
     Visitor,
     Writer,
+    page_upload,
     render,
     see_other,
 )
+from counterplan.web.requests import State, set_session_cookie
 from counterplan.web.rights import Refused
 from counterplan.web.services import versions
 
@@ -91,12 +91,11 @@ def plan_from_example(who: Writer, state: AppState, name: Annotated[str, Form()]
 
 
 @router.post("/plans/upload")
-async def plan_from_upload(who: Writer, state: AppState, file: Annotated[UploadFile, File()],
-                           name: Annotated[str, Form()] = "",
-                           title: Annotated[str, Form()] = "") -> Response:
-    data = await read_upload(file, state.settings.max_upload)
-    return await run_in_threadpool(_create_uploaded, who, state, name.strip(), title, data,
-                                   file.filename or "upload.zip")
+async def plan_from_upload(request: Request, who: Visitor, state: AppState) -> Response:
+    upload = await page_upload(request, who)
+    return await run_in_threadpool(_create_uploaded, who, state, upload.field("name").strip(),
+                                   upload.field("title"), upload.data,
+                                   upload.filename or "upload.zip")
 
 
 def _create_uploaded(who: Caller, state: State, name: str, title: str, data: bytes,

@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from counterplan.web.app import State, state_of
 from counterplan.web.auth import SESSION_COOKIE, Caller, caller_of, same
+from counterplan.web.requests import AppState, Upload, problems_of, read_upload, state_of
 from counterplan.web.rights import Refused
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -76,20 +76,31 @@ def viewer(request: Request) -> Caller:
     return found
 
 
-async def writer(request: Request, who: Annotated[Caller, Depends(viewer)]) -> Caller:
-    """A visitor sending a form: its hidden ``csrf`` field must be the session's."""
-    form = await request.form()
-    sent = form.get("csrf")
+def check_csrf(sent: object, who: Caller) -> None:
     if not same(sent if isinstance(sent, str) else None, who.csrf):
         raise Refused(403, "this form was not sent from a page of this site, or it is "
                            "older than your login (its security token does not match): "
                            "nothing was changed. Go back, reload the page and send it again")
+
+
+async def writer(request: Request, who: Annotated[Caller, Depends(viewer)]) -> Caller:
+    """A visitor sending a form: its hidden ``csrf`` field must be the session's."""
+    form = await request.form()
+    check_csrf(form.get("csrf"), who)
     return who
+
+
+async def page_upload(request: Request, who: Caller) -> Upload:
+    """An upload form of a logged-in visitor (the route's Visitor is checked
+    before any of the body is read); its ``csrf`` field, sent before the
+    file, must match before the file is read."""
+    return await read_upload(request, lambda fields: check_csrf(fields.get("csrf"), who))
 
 
 Visitor = Annotated[Caller, Depends(viewer)]
 Writer = Annotated[Caller, Depends(writer)]
-AppState = Annotated[State, Depends(state_of)]
+__all__ = ["AppState", "Caller", "PageRoute", "Visitor", "Writer", "page_upload", "render",
+           "see_other"]
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -135,9 +146,6 @@ class PageRoute(APIRoute):
             except Refused as exc:
                 return error_page(request, exc)
             except RequestValidationError as exc:
-                problems = [f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}"
-                            for e in exc.errors()]
-                return error_page(request, Refused(
-                    422, "the request has errors; nothing was changed", problems))
+                return error_page(request, problems_of(exc))
 
         return route

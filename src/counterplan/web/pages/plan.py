@@ -5,6 +5,7 @@ plan fulfilment with the ranking of the units."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Response
 
@@ -17,6 +18,7 @@ from counterplan.web.pages.common import (
     render,
     see_other,
 )
+from counterplan.web.requests import Id
 from counterplan.web.rights import actor
 from counterplan.web.services import reports, rounds, versions
 
@@ -51,7 +53,7 @@ def plan_page(plan: str, who: Visitor, state: AppState, done: str = "") -> Respo
 
 
 @router.post("/plans/{plan}/versions/{number}/publish")
-def publish(plan: str, number: int, who: Writer, state: AppState) -> Response:
+def publish(plan: str, number: Id, who: Writer, state: AppState) -> Response:
     with state.tx() as db:
         versions.publish(db, actor(db, who.user, plan), number)
     return see_other(f"/plans/{plan}?done=published")
@@ -65,7 +67,7 @@ def open_round(plan: str, who: Writer, state: AppState) -> Response:
 
 
 @router.post("/plans/{plan}/rounds/{number}/reconcile")
-def reconcile(plan: str, number: int, who: Writer, state: AppState) -> Response:
+def reconcile(plan: str, number: Id, who: Writer, state: AppState) -> Response:
     with state.tx() as db:
         rounds.reconcile_round(db, state.cache, actor(db, who.user, plan), number)
     return see_other(f"/plans/{plan}/rounds/{number}/outcomes")
@@ -80,7 +82,7 @@ def grant(plan: str, who: Writer, state: AppState, user: Annotated[str, Form()] 
 
 
 @router.get("/plans/{plan}/versions/{number}")
-def version_page(plan: str, number: int, who: Visitor, state: AppState) -> Response:
+def version_page(plan: str, number: Id, who: Visitor, state: AppState) -> Response:
     with state.tx() as db:
         a = actor(db, who.user, plan)
         detail = versions.detail(db, state.cache, a, number)
@@ -92,11 +94,11 @@ def version_page(plan: str, number: int, who: Visitor, state: AppState) -> Respo
 
 @router.get("/plans/{plan}/compare")
 def compare_form(plan: str, first: int, second: int, who: Visitor) -> Response:
-    return see_other(f"/plans/{plan}/compare/{first}/{second}")
+    return see_other(f"/plans/{quote(plan, safe='')}/compare/{first}/{second}")
 
 
 @router.get("/plans/{plan}/compare/{first}/{second}")
-def compare_page(plan: str, first: int, second: int, who: Visitor, state: AppState
+def compare_page(plan: str, first: Id, second: Id, who: Visitor, state: AppState
                  ) -> Response:
     with state.tx() as db:
         a = actor(db, who.user, plan)
@@ -113,7 +115,7 @@ def compare_page(plan: str, first: int, second: int, who: Visitor, state: AppSta
 
 
 @router.get("/plans/{plan}/rounds/{number}/outcomes")
-def outcomes_page(plan: str, number: int, who: Visitor, state: AppState) -> Response:
+def outcomes_page(plan: str, number: Id, who: Visitor, state: AppState) -> Response:
     with state.tx() as db:
         a = actor(db, who.user, plan)
         rows = rounds.outcomes(db, a, number)

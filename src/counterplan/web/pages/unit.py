@@ -7,21 +7,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Form, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from counterplan.web import charts
-from counterplan.web.api import read_upload
-from counterplan.web.app import State
 from counterplan.web.pages.common import (
     AppState,
     Caller,
     PageRoute,
     Visitor,
     Writer,
+    page_upload,
     render,
     see_other,
 )
+from counterplan.web.requests import MAX_ID, Id, State
 from counterplan.web.rights import Refused, actor
 from counterplan.web.services import reports, rounds, versions, votes
 
@@ -104,11 +104,11 @@ def propose(plan: str, unit: str, who: Writer, state: AppState,
 
 
 @router.post("/plans/{plan}/units/{unit}/proposals/upload")
-async def propose_file(plan: str, unit: str, who: Writer, state: AppState,
-                       file: Annotated[UploadFile, File()]) -> Response:
-    data = await read_upload(file, state.settings.max_upload)
-    return await run_in_threadpool(_propose_file, plan, unit, who, state, data,
-                                   file.filename or "counterplan.csv")
+async def propose_file(plan: str, unit: str, request: Request, who: Visitor,
+                       state: AppState) -> Response:
+    upload = await page_upload(request, who)
+    return await run_in_threadpool(_propose_file, plan, unit, who, state, upload.data,
+                                   upload.filename or "counterplan.csv")
 
 
 def _propose_file(plan: str, unit: str, who: Caller, state: State, data: bytes,
@@ -120,7 +120,7 @@ def _propose_file(plan: str, unit: str, who: Caller, state: State, data: bytes,
 
 
 @router.post("/plans/{plan}/proposals/{proposal}/submit")
-def submit(plan: str, proposal: int, who: Writer, state: AppState) -> Response:
+def submit(plan: str, proposal: Id, who: Writer, state: AppState) -> Response:
     with state.tx() as db:
         done = rounds.submit(db, actor(db, who.user, plan), proposal)
     return see_other(unit_url(plan, done["unit"], "done=submitted", "proposals"))
@@ -143,7 +143,7 @@ async def ballot_choices(request: Request) -> dict[int, bool]:
     for key, answer in form.multi_items():
         if not key.startswith("vote-"):
             continue
-        if not key[5:].isdigit() or answer not in ("yes", "no"):
+        if not key[5:].isdigit() or int(key[5:]) > MAX_ID or answer not in ("yes", "no"):
             raise Refused(422, f"the ballot's field {key!r} = {str(answer)[:40]!r} is not "
                                "a proposal answered yes or no; nothing was counted")
         choices[int(key[5:])] = answer == "yes"
@@ -151,7 +151,7 @@ async def ballot_choices(request: Request) -> dict[int, bool]:
 
 
 @router.post("/plans/{plan}/polls/{poll}/ballot")
-def ballot(plan: str, poll: int, who: Writer, state: AppState,
+def ballot(plan: str, poll: Id, who: Writer, state: AppState,
            choices: Annotated[dict[int, bool], Depends(ballot_choices)]) -> Response:
     with state.tx() as db:
         a = actor(db, who.user, plan)
@@ -161,7 +161,7 @@ def ballot(plan: str, poll: int, who: Writer, state: AppState,
 
 
 @router.post("/plans/{plan}/polls/{poll}/close")
-def close_poll(plan: str, poll: int, who: Writer, state: AppState) -> Response:
+def close_poll(plan: str, poll: Id, who: Writer, state: AppState) -> Response:
     with state.tx() as db:
         closed = votes.close_poll(db, actor(db, who.user, plan), poll)
     return see_other(unit_url(plan, closed["unit"], "done=closed", "votes"))
