@@ -1,0 +1,95 @@
+"""Mechanisms side by side on one economy: one table, one trajectory table,
+one picture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from counterplan.mechanisms.registry import MECHANISMS, check_mechanisms
+from counterplan.mechanisms.result import MechanismResult, measure
+from counterplan.model import Economy
+
+
+def compare(economy: Economy, names: list[str]) -> list[MechanismResult]:
+    """Run each mechanism on ``economy`` (the names checked first)."""
+    return [MECHANISMS[name](economy) for name in check_mechanisms(names)]
+
+
+def compare_table(results: list[MechanismResult]) -> pd.DataFrame:
+    """One row a mechanism: its objective, both common measures (complete sets
+    and harmony), the exact optimum's objective, fulfilment, resources used,
+    imbalance, rounds, messages, seconds."""
+    exact = next((r for r in results if r.mechanism == "exact"), None)
+    rows: list[dict[str, Any]] = []
+    for r in results:
+        row = r.summary()
+        row["sets"] = measure(r.economy, r.activity, "kantorovich")
+        row["harmony"] = measure(r.economy, r.activity, "harmony", r.max_ratio)
+        row["exact_objective"] = (measure(r.economy, exact.activity, r.objective_kind,
+                                          r.max_ratio) if exact is not None else float("nan"))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.insert(0, "economy", results[0].economy.name if results else "")
+    return table
+
+
+def trajectories(results: list[MechanismResult]) -> pd.DataFrame:
+    frames = [r.trajectory.assign(mechanism=r.mechanism) for r in results]
+    table = pd.concat(frames, ignore_index=True)
+    return table[["mechanism", "round", "objective", "imbalance"]]
+
+
+def write_comparison(results: list[MechanismResult], out: Path) -> Path:
+    """OUT/compare.csv, OUT/trajectories.csv and OUT/compare.png, all or nothing."""
+    from counterplan.io.folder import staged_folder
+
+    table, paths = compare_table(results), trajectories(results)
+    with staged_folder(out) as tmp:
+        table.to_csv(tmp / "compare.csv", index=False)
+        paths.to_csv(tmp / "trajectories.csv", index=False)
+        picture(table, paths, results, tmp / "compare.png")
+    return out
+
+
+def picture(table: pd.DataFrame, paths: pd.DataFrame, results: list[MechanismResult],
+            file: Path) -> None:
+    """Objective reached against the exact optimum, the fulfilment of every
+    target, and the imbalance and objective per round."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
+    names = list(table["mechanism"])
+    axes[0].bar(names, table["objective"], color="#4c72b0")
+    if table["exact_objective"].notna().any():
+        axes[0].axhline(float(table["exact_objective"].iloc[0]), color="k", ls="--",
+                        label="exact optimum")
+        axes[0].legend()
+    for i, row in table.iterrows():
+        axes[0].annotate(f"{row['rounds']} rounds\n{row['messages']:,} numbers",
+                         (i, row["objective"]), ha="center", va="bottom", fontsize=7)
+    axes[0].set_title("objective reached")
+    axes[1].boxplot([r.ratios()[~pd.isna(r.ratios())] for r in results], tick_labels=names)
+    axes[1].set_title("fulfilment of every target")
+    for name, group in paths.groupby("mechanism", sort=False):
+        if len(group) > 1:
+            axes[2].plot(group["round"], group["imbalance"].clip(lower=1e-12), label=name)
+            axes[3].plot(group["round"], group["objective"], label=name)
+    axes[2].set_yscale("log")
+    axes[2].set_title("imbalance per round")
+    axes[3].set_title("objective per round")
+    for ax in axes[2:]:
+        ax.set_xlabel("round")
+        if ax.lines:
+            ax.legend(fontsize=7)
+    for ax in axes[:2]:
+        ax.tick_params(axis="x", labelrotation=20, labelsize=8)
+    fig.suptitle(f"{results[0].economy.name}: mechanisms compared")
+    fig.tight_layout()
+    fig.savefig(file, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,221 @@
+"""Cockshott's harmony heuristic: plan for harmony by iteration, each
+iteration O(nonzeros), no LP.
+
+Cockshott and Cottrell (1993, pp. 94–99) and Cockshott's "Plan balancing
+algorithms" (2018) and "New Harmony" (2020) raise the harmony
+Σ_k w_k H(r_k) of the fulfilment ratios by repeatedly moving effort from
+where it adds little harmony to where it adds much, within the resources.
+This is our formulation of that idea, in two forms by the shape of the
+economy (the published descriptions leave the details open):
+
+- **input-output economies** (one technique per product, no joint
+  production — every generated economy and Brazil): as in *Towards a New
+  Socialism*, the embodied resources E (labour values for labour) are found
+  once by iteration, and the heuristic moves the final deliveries f; the
+  material balance holds by construction and the activities are x = N⁻¹f
+  (one sparse iterative solve at the end).  The resource limits are E f ≤ R.
+- **economies without intermediate products** (Kantorovich's machines, with
+  a choice of technique): the heuristic moves the activities x directly; the
+  net outputs are F x and the resource limits U x ≤ R.
+
+In both, with z the moving quantities, M z ≤ R the limits and r = N z / g
+the fulfilment of the targets, each iteration:
+
+1. the marginal harmony of each target, w_k H'(r_k) / g_k, and of each
+   variable, γ = Nᵀ(w H'(r) / g) (one sparse mat-vec);
+2. the gain per share of the budgets, b_j = γ_j / c_j with c_j = Σ_r M_rj/R_r;
+   variables above the budget-weighted mean b̄ grow, those below shrink:
+   z_j ← z_j exp(η (b_j − b̄) / max|b − b̄|);
+3. every variable is scaled to its scarcest resource,
+   z_j ← z_j min_{r used by j} R_r / (M z)_r, so every limit holds;
+4. if harmony fell, the step is undone and η halved; else η grows by half.
+
+Economies with both a choice of technique and intermediate products are
+refused with a clear error: neither form keeps their balances.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from counterplan.calc.leontief import IOSystem, embodied, gross_output, io_system
+from counterplan.errors import CounterplanError, NotInputOutput
+from counterplan.mechanisms.blocks import blocks_of, resource_cost
+from counterplan.mechanisms.result import MechanismResult, imbalance, trajectory
+from counterplan.model import Economy
+from counterplan.plan.objectives import harmony
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class HarmonyHeuristicOptions:
+    """``iterations``: how many; ``step``: η, the largest change of a log
+    quantity in one iteration at the start; ``record``: keep the trajectory."""
+
+    iterations: int = 100
+    step: float = 0.5
+    record: bool = True
+    #: ratios above it earn nothing more, as in the exact LP (HarmonyOptions.max_ratio)
+    max_ratio: float = 3.0
+
+
+@dataclass(frozen=True, eq=False)
+class _Problem:
+    """max Σ w H(N z / g) subject to M z ≤ R, z ≥ 0, for one period."""
+
+    n: sp.csr_matrix  # targets × variables
+    m: sp.csr_matrix  # resources × variables
+    available: FloatArray
+    g: FloatArray
+    w: FloatArray
+    max_ratio: float
+
+
+def harmony_heuristic(economy: Economy,
+                      options: HarmonyHeuristicOptions = HarmonyHeuristicOptions()
+                      ) -> MechanismResult:
+    """Cockshott's harmony heuristic, period by period (see the module docstring)."""
+    start = time.perf_counter()
+    blocks_of(economy, "harmony-heuristic")  # refuses stocks
+    try:
+        system: IOSystem | None = io_system(economy)
+    except NotInputOutput:
+        system = None
+    x = np.zeros((economy.n_techniques, economy.n_periods))
+    merged: dict[int, list[float]] = {}
+    for t in range(economy.n_periods):
+        problem = _io_problem(economy, system, t, options.max_ratio) if system is not None \
+            else _activity_problem(economy, t, options.max_ratio)
+        z, rows = _ascend(problem, options)
+        x[:, t] = _activity(economy, system, t, z)
+        for k, h in rows:
+            merged.setdefault(k, []).append(h)
+    rows_out = [(k, float(sum(h)), 0.0) for k, h in sorted(merged.items())]
+    messages = 2 * len(economy.flows) + economy.n_techniques * economy.n_periods
+    return MechanismResult(
+        mechanism="harmony-heuristic", economy=economy, objective_kind="harmony",
+        max_ratio=options.max_ratio,
+        activity=x, rounds=options.iterations, messages=messages,
+        seconds=time.perf_counter() - start, converged=imbalance(economy, x) < 1e-6,
+        trajectory=trajectory(rows_out),
+        info={"form": "input-output" if system is not None else "activities"})
+
+
+def _targets(economy: Economy, t: int, rows: NDArray[np.int64]
+             ) -> tuple[NDArray[np.int64], FloatArray, FloatArray]:
+    """Positions (in ``rows``) of the period's positive targets, their amounts and weights."""
+    e = economy.targets
+    k = np.flatnonzero((e.period == t) & (e.amount > 0))
+    position = np.searchsorted(rows, e.item[k])
+    weight = e.weight[k] if e.weight is not None else np.ones(len(k))
+    return position, e.amount[k], weight
+
+
+def _io_problem(economy: Economy, system: IOSystem, t: int, max_ratio: float) -> _Problem:
+    """Variables: final deliveries of the targeted products; limits E f ≤ R."""
+    position, g, w = _targets(economy, t, system.products)
+    outside = np.flatnonzero(np.asarray(system.requirements.sum(axis=1)).ravel() > 0)
+    values, _ = embodied(system, outside)  # products × limited items
+    e = sp.csr_matrix(values[position].T)
+    available = economy.availability_array()[outside, t]
+    eye = sp.identity(len(position), format="csr")
+    return _Problem(n=eye, m=e, available=available, g=g, w=w, max_ratio=max_ratio)
+
+
+def _activity_problem(economy: Economy, t: int, max_ratio: float) -> _Problem:
+    """Variables: activities; limits U x ≤ R; refused when products are inputs."""
+    blocks = blocks_of(economy, "harmony-heuristic")
+    if blocks.inp.nnz:
+        raise CounterplanError(
+            f"{economy.name} has both a choice of techniques and intermediate products; "
+            "the harmony heuristic keeps the balances only in input-output economies "
+            "(one technique per product) or in economies whose techniques use only "
+            "resources. Use the exact mechanism")
+    position, g, w = _targets(economy, t, economy.products)
+    return _Problem(n=blocks.out[position], m=blocks.use, available=blocks.available[:, t],
+                    g=g, w=w, max_ratio=max_ratio)
+
+
+def _activity(economy: Economy, system: IOSystem | None, t: int, z: FloatArray) -> FloatArray:
+    if system is None:
+        return z
+    f = np.zeros(len(system.products))
+    f[_targets(economy, t, system.products)[0]] = z
+    made, _ = gross_output(system, f[:, None])
+    x = np.zeros(economy.n_techniques)
+    x[system.techniques] = np.maximum(made[:, 0], 0.0)
+    return x
+
+
+class _Scaler:
+    """z_j ← z_j min_{r used by j} R_r / (M z)_r, in O(nonzeros of M)."""
+
+    def __init__(self, m: sp.csr_matrix, available: FloatArray) -> None:
+        self.m = m
+        pattern = m.tocsc()
+        pattern.eliminate_zeros()
+        self.rows, self.indptr = pattern.indices, pattern.indptr
+        self.available = available
+
+    def __call__(self, z: FloatArray) -> FloatArray:
+        used = self.m @ z
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.where(used > 0, self.available / np.where(used > 0, used, 1), np.inf)
+        return z * np.minimum.reduceat(room[self.rows], self.indptr[:-1])
+
+
+def _ascend(problem: _Problem, options: HarmonyHeuristicOptions
+            ) -> tuple[FloatArray, list[tuple[int, float]]]:
+    """Multiplicative ascent of harmony within the limits (steps 1–4)."""
+    cost = resource_cost_of(problem)
+    runs = np.isfinite(cost)
+    n, c = problem.n[:, runs], cost[runs]
+    scale = _Scaler(problem.m[:, runs], problem.available)
+    n_t = n.T.tocsr()
+    z = scale(1.0 / (c * max(len(c), 1)))
+    h, eta = _harmony_of(problem, n, z), options.step
+    history = []
+    for k in range(options.iterations):
+        r = (n @ z) / problem.g
+        gain = n_t @ (problem.w * _slope(r, problem.max_ratio) / problem.g)
+        b = gain / c
+        budget = z * c
+        mean = float(budget @ b / max(budget.sum(), 1e-300))
+        spread = float(np.abs(b - mean).max()) or 1.0
+        trial = scale(z * np.exp(eta * (b - mean) / spread))
+        h_trial = _harmony_of(problem, n, trial)
+        if h_trial >= h:
+            z, h, eta = trial, h_trial, eta * 1.5
+        else:
+            eta /= 2
+        if options.record:
+            history.append((k + 1, h))
+    full = np.zeros(len(cost))
+    full[runs] = z
+    return full, history
+
+
+def resource_cost_of(problem: _Problem) -> FloatArray:
+    """c_j = Σ_r M_rj / R_r (see :func:`counterplan.mechanisms.blocks.resource_cost`)."""
+    from counterplan.mechanisms.blocks import Blocks
+
+    empty = sp.csr_matrix((0, problem.m.shape[1]))
+    return resource_cost(Blocks(out=empty, inp=empty, use=problem.m,
+                                available=problem.available[:, None],
+                                targets=np.zeros((0, 1)), weights=np.zeros((0, 1))), 0)
+
+
+def _harmony_of(problem: _Problem, n: sp.csr_matrix, z: FloatArray) -> float:
+    r = np.clip((n @ z) / problem.g, 0.0, problem.max_ratio)
+    return float(problem.w @ harmony(r))
+
+
+def _slope(r: FloatArray, max_ratio: float) -> FloatArray:
+    """H'(r): 2 − r below 1 (s − s²/2 with s = r − 1), 1/r above, 0 above r_max."""
+    return np.where(r < 1, 2.0 - r, np.where(r < max_ratio, 1.0 / np.maximum(r, 1.0), 0.0))
