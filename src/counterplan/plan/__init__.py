@@ -1,5 +1,6 @@
 """Optimal plans: build the LP of every constraint family, solve it with
-HiGHS, and read the plan and its valuations back through the registry.
+HiGHS or our first-order solver (pdhg), and read the plan and its
+valuations back through the registry.
 
     from counterplan.plan import solve
     plan = solve(economy, objective="kantorovich")
@@ -23,9 +24,12 @@ from counterplan.plan.diagnose import (
     explain_infeasible,
     explain_unbounded,
 )
-from counterplan.plan.highs import Solution, SolverOptions, Status, run_highs, violations
+from counterplan.plan.highs import ALGORITHMS, Solution, SolverOptions, Status, violations
 from counterplan.plan.objectives import OBJECTIVES, HarmonyOptions, build_lp, harmony
+from counterplan.plan.pdhg import Start
 from counterplan.plan.result import Plan, SolveInfo, valuations_from_duals, write_plan
+from counterplan.plan.scaling import reference_activity
+from counterplan.plan.solver import run_lp, start_of
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,14 @@ class PlanOptions:
 
 
 def solve(economy: Economy, objective: str | None = None,
-          options: PlanOptions = PlanOptions()) -> Plan:
+          options: PlanOptions = PlanOptions(), start: Start | None = None) -> Plan:
     """The optimal plan of ``economy`` under ``objective`` (default: the one in
     economy.toml).  Raises :class:`PlanInfeasible` or :class:`PlanUnbounded`
-    with an explanation when there is none."""
+    with an explanation when there is none.
+
+    ``start`` (``plan.start`` of a related plan: the same economy after
+    counter-plans, or with other targets or availability) warm-starts the
+    first-order solver; the other algorithms ignore it."""
     from counterplan import __version__
 
     kind = objective or economy.objective.kind
@@ -53,26 +61,45 @@ def solve(economy: Economy, objective: str | None = None,
     start = time.perf_counter()
     lp = build_lp(economy, kind, options.harmony, options.resources)
     build_seconds = time.perf_counter() - start
-    solution = run_highs(lp, options.solver)
+    solution = run_lp(lp, options.solver, reference_activity(economy, lp), start)
     if solution.status in (Status.UNBOUNDED, Status.INFEASIBLE_OR_UNBOUNDED) and \
             kind != "min-resource":
         raise explain_unbounded(economy, _unbounded_periods(economy, lp))
     if solution.status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED):
         raise explain_infeasible(economy, lp, options.solver)
     if solution.status != Status.OPTIMAL:
-        raise SolveFailed(
-            f"HiGHS ({solution.algorithm}) stopped without an optimal plan: {solution.status} "
-            f"after {solution.seconds:.1f} s and {solution.iterations} iterations. Give it more "
-            "time (--time-limit) or another algorithm (--algorithm pdlp is the fastest on "
-            "large plans)")
+        raise SolveFailed(_failure(solution, options.solver))
     info = SolveInfo(
         solver=solution.solver, algorithm=solution.algorithm, build_seconds=build_seconds,
         solve_seconds=solution.seconds, iterations=solution.iterations,
         input_hash=economy.content_hash(), version=__version__,
         options={"objective": kind, **asdict(options)},
-        violations=violations(lp, solution.x),
+        violations=violations(lp, solution.x), errors=solution.errors or {},
     )
     return plan_from_solution(economy, kind, lp, solution, info)
+
+
+def _failure(solution: Solution, options: SolverOptions) -> str:
+    """What stopped the solver, and what would help, truthfully."""
+    what = f"{solution.solver} ({solution.algorithm}) stopped without an optimal plan"
+    spent = f"after {solution.seconds:.1f} s and {solution.iterations} iterations"
+    if solution.algorithm == "pdhg" and solution.errors:
+        e = solution.errors
+        asked = options.tolerance_for("pdhg")
+        reached = (f"it reached relative errors primal {e['primal']:.1e}, dual {e['dual']:.1e}, "
+                   f"gap {e['gap']:.1e} (asked: {asked:.0e})")
+        return (f"{what}: {solution.status} {spent}; {reached}. Give it more time "
+                "(--time-limit) or accept a looser --tolerance")
+    if solution.status == Status.TIME_LIMIT:
+        return (f"{what}: the time limit of {options.time_limit:g} s was reached {spent}. "
+                "Give it more time (--time-limit) or try --algorithm pdhg, which is the "
+                "fastest on large plans")
+    if solution.algorithm == "pdlp":
+        return (f"{what}: {solution.status} {spent} (HiGHS's PDLP did not converge to its "
+                "tolerance). Try --algorithm pdhg (our first-order solver, which reports "
+                "its errors in the plan's own units) or ipm")
+    return (f"{what}: {solution.status} {spent}. Try another algorithm (--algorithm pdhg on "
+            "large plans, simplex or ipm on small ones)")
 
 
 def _closed_form_plan(economy: Economy, options: PlanOptions) -> Plan:
@@ -114,7 +141,7 @@ def plan_from_solution(economy: Economy, kind: str, lp: LP, solution: Solution,
     lam = lp.cols.get("lambda")
     return Plan(
         economy=economy, objective=kind, status=str(solution.status),
-        value=solution.objective,
+        value=solution.objective, start=start_of(solution),
         lambdas=None if lam is None else x[lam.slice].copy(),
         activity=np.maximum(x[activity.slice].reshape(t, -1).T, 0.0),
         levels=x[level.slice].reshape(t, -1).T.copy(),
@@ -124,6 +151,6 @@ def plan_from_solution(economy: Economy, kind: str, lp: LP, solution: Solution,
 
 
 __all__ = [
-    "OBJECTIVES", "HarmonyOptions", "Plan", "PlanInfeasible", "PlanOptions", "PlanUnbounded",
-    "SolverOptions", "harmony", "solve", "write_plan",
+    "ALGORITHMS", "OBJECTIVES", "HarmonyOptions", "Plan", "PlanInfeasible", "PlanOptions",
+    "PlanUnbounded", "SolverOptions", "Start", "harmony", "solve", "write_plan",
 ]

@@ -16,14 +16,21 @@ from numpy.typing import NDArray
 
 from counterplan.plan.build import LP
 
-Algorithm = Literal["auto", "simplex", "ipm", "pdlp"]
+Algorithm = Literal["auto", "simplex", "ipm", "pdlp", "pdhg"]
+#: The algorithms ``--algorithm`` takes: HiGHS's three and our first-order solver.
+ALGORITHMS: tuple[str, ...] = ("auto", "simplex", "ipm", "pdlp", "pdhg")
+Device = Literal["cpu", "gpu"]
+#: Tolerance of each algorithm when none is asked: HiGHS's feasibility tolerance, and
+#: the relative error in plan-relative units at which the first-order solver stops.
+DEFAULT_TOLERANCE = {"simplex": 1e-7, "ipm": 1e-7, "pdlp": 1e-7, "pdhg": 1e-4}
 FloatArray = NDArray[np.float64]
 
 #: Up to this many nonzeros the simplex method (an exact vertex, exact valuations);
-#: above it HiGHS's first-order PDLP.  Measured on generated plans with stocks over five
-#: periods (docs/benchmarks.md): at 300 products (36,000 nonzeros) simplex 5.2 s, interior
-#: point 6.3 s, PDLP 4.3 s; at 1,000 products (131,000 nonzeros) PDLP 14 s, interior point
-#: 236 s, simplex not done in 600 s.  Interior point is never the best choice there.
+#: above it our first-order solver (``pdhg``, :mod:`counterplan.plan.pdhg`), which
+#: stops in plan-relative units.  Measured on generated plans with stocks over five
+#: periods (docs/benchmarks.md): at 300 products (36,000 nonzeros) simplex 5.2 s,
+#: interior point 6.3 s, HiGHS PDLP 4.3 s; at 1,000 products (131,000 nonzeros) HiGHS
+#: PDLP 14 s, interior point 236 s, simplex not done in 600 s.
 SIMPLEX_LIMIT = 100_000
 
 
@@ -53,13 +60,20 @@ _STATUS = {
 
 @dataclass(frozen=True)
 class SolverOptions:
-    """How HiGHS runs: the algorithm (``auto`` chooses by size), a time limit in
-    seconds, whether to show its log, and the optimality tolerance."""
+    """How the plan LP is solved: the algorithm (``auto`` chooses by size), a
+    time limit in seconds, whether to show the solver's log (a progress line
+    for ``pdhg``), the tolerance (None: the algorithm's default,
+    ``DEFAULT_TOLERANCE``) and, for ``pdhg``, the device (cpu or gpu)."""
 
     algorithm: Algorithm = "auto"
     time_limit: float | None = None
     log: bool = False
-    tolerance: float = 1e-7
+    tolerance: float | None = None
+    device: Device = "cpu"
+
+    def tolerance_for(self, algorithm: str) -> float:
+        return self.tolerance if self.tolerance is not None else \
+            DEFAULT_TOLERANCE.get(algorithm, 1e-7)
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,12 +88,15 @@ class Solution:
     iterations: int
     solver: str
     row_value: FloatArray | None = None  # the rows' activities, A x
+    #: pdhg: relative primal, dual and gap errors in plan-relative units
+    errors: dict[str, float] | None = None
+    primal_weight: float | None = None  # pdhg: where a warm start may resume
 
 
 def choose_algorithm(lp: LP, algorithm: Algorithm) -> str:
     if algorithm != "auto":
         return algorithm
-    return "simplex" if lp.matrix.nnz <= SIMPLEX_LIMIT else "pdlp"
+    return "simplex" if lp.matrix.nnz <= SIMPLEX_LIMIT else "pdhg"
 
 
 def run_highs(lp: LP, options: SolverOptions = SolverOptions()) -> Solution:
@@ -115,9 +132,10 @@ def _run(lp: LP, options: SolverOptions, algorithm: str) -> Solution:
     if options.time_limit is not None:
         h.setOptionValue("time_limit", float(options.time_limit))
     for name in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
-        h.setOptionValue(name, options.tolerance)
+        h.setOptionValue(name, options.tolerance_for(algorithm))
     if algorithm == "pdlp":
-        h.setOptionValue("pdlp_optimality_tolerance", max(options.tolerance, 1e-7))
+        h.setOptionValue("pdlp_optimality_tolerance", max(options.tolerance_for(algorithm),
+                                                           1e-7))
     m = lp.matrix.tocsc()
     m.sort_indices()
     h.passModel(

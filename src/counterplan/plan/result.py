@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from counterplan.io.folder import staged_folder
 from counterplan.model import Economy
 from counterplan.plan.build import LP
+from counterplan.plan.pdhg import Start
 
 FloatArray = NDArray[np.float64]
 
@@ -35,6 +36,8 @@ class SolveInfo:
     version: str
     options: dict[str, Any] = field(default_factory=dict)
     violations: dict[str, float] = field(default_factory=dict)
+    #: pdhg: relative primal, dual and gap errors in plan-relative units at the stop
+    errors: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +59,8 @@ class Plan:
     levels: FloatArray  # stocks × periods
     valuations: dict[str, FloatArray]
     info: SolveInfo
+    #: the LP's primal and dual, to warm-start the solve of a related plan
+    start: Start | None = None
 
     @property
     def optimal(self) -> bool:
@@ -145,6 +150,7 @@ class Plan:
             "solver": {"name": i.solver, "algorithm": i.algorithm, "iterations": i.iterations},
             "seconds": {"build": i.build_seconds, "solve": i.solve_seconds},
             "violations": i.violations,
+            "errors": i.errors,
             "input_hash": i.input_hash,
             "counterplan_version": i.version,
             "options": i.options,

@@ -1,0 +1,435 @@
+"""A first-order primal–dual solver of our own for the plan LP.
+
+The method is the restarted Halpern PDHG with reflection of cuPDLPx (Lu,
+Peng and Yang, 2025, arXiv 2507.14051), itself a refinement of PDLP
+(Applegate et al., 2021): only sparse matrix–vector products and vector
+operations, so its cost per iteration is two passes over the nonzeros.
+
+The problem, minimised (a maximisation is negated), in plan-relative units
+(:mod:`counterplan.plan.scaling`) and then equilibrated (Ruiz, then
+Pock–Chambolle):
+
+    min c·x   subject to   l ≤ A x ≤ u,   lo ≤ x ≤ hi
+
+with the Lagrangian  c·x − y·A x + Σ_i (l_i y_i⁺ − u_i y_i⁻).  One PDHG step
+T(x, y) with steps τ = η/ω, σ = η ω (η < 1/‖A‖₂, ω the primal weight):
+
+    x' = proj_[lo,hi](x − τ (c − Aᵀ y))
+    y' = max(v + σ l, 0) + min(v + σ u, 0),     v = y − σ A (2x' − x)
+
+and the Halpern iteration with reflection, anchored at the restart point z⁰:
+
+    z(k+1) = (k+1)/(k+2) · (2 T(z(k)) − z(k)) + 1/(k+2) · z⁰.
+
+Restarts (to T(z)) when the fixed-point residual ‖z − T(z)‖ has fallen to
+β_s = 0.2 of its value at the last restart, or to β_n = 0.8 and stopped
+falling, or after β_a = 0.36 of all iterations so far; at each restart the
+primal weight moves halfway (in logarithms) to ‖Δy‖/‖Δx‖.
+
+Stopping rule, checked every ``CHECK_EVERY`` iterations at T(z), all in
+plan-relative units: the largest row violation (a fraction of the row's
+size), the largest reduced-cost violation over (1 + the largest cost) and
+|primal − dual objective| / (1 + |primal| + |dual|) all at most the
+tolerance.  Infeasibility and unboundedness are read from the difference of
+successive iterates, which tends to a certificate (a Farkas ray or a primal
+ray) when there is no optimum.
+
+The iteration is written against an array module ``xp`` (numpy, or cupy on a
+GPU): the CPU and the GPU run the same code.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from counterplan.errors import CounterplanError
+from counterplan.plan.build import LP
+from counterplan.plan.scaling import row_sizes
+
+FloatArray = NDArray[np.float64]
+
+CHECK_EVERY = 64
+#: the restart conditions are looked at every this many iterations
+RESTART_EVERY = 16
+#: Ruiz sweeps after the plan-relative units (0: the plan's units are the geometry;
+#: measured on generated plans with stocks, Ruiz on top slowed the gap's convergence)
+RUIZ_SWEEPS = 0
+#: ρ in (1 + ρ) T(z) − ρ z: 1 reflects (cuPDLPx), 0 is plain Halpern
+REFLECTION = 1.0
+RESTART_SUFFICIENT, RESTART_NECESSARY, RESTART_ARTIFICIAL = 0.2, 0.8, 0.36
+#: a certificate of infeasibility or unboundedness must hold at this many checks in a row
+CERTIFICATE_CHECKS = 3
+#: a certificate's violation, relative to its objective part
+INFEASIBLE_TOLERANCE = 1e-8
+PROGRESS_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Start:
+    """A starting point in the LP's own units: the primal and dual of a related
+    plan (warm start), and the primal weight its solve ended with."""
+
+    x: FloatArray
+    y: FloatArray
+    primal_weight: float | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    iteration: int
+    seconds: float
+    primal: float  # largest row violation, a fraction of the row's size
+    dual: float
+    gap: float
+    objective: float
+
+
+@dataclass(frozen=True, eq=False)
+class PdhgResult:
+    """What the iteration ends with, in the LP's own units."""
+
+    status: str  # optimal, infeasible, unbounded, time-limit, iteration-limit
+    x: FloatArray
+    y: FloatArray  # duals of the minimisation: y ≥ 0 where the lower bound binds
+    reduced_cost: FloatArray
+    objective: float  # in the LP's own sense
+    iterations: int
+    seconds: float
+    errors: dict[str, float]
+    primal_weight: float
+    device: str
+
+
+def array_module(device: str) -> tuple[Any, Any]:
+    """(xp, sparse): numpy and scipy.sparse on the CPU, cupy and
+    cupyx.scipy.sparse on a GPU."""
+    if device == "cpu":
+        return np, sp
+    if device == "gpu":
+        try:
+            import cupy
+            import cupyx.scipy.sparse as cusparse
+        except ImportError as e:
+            raise CounterplanError(
+                "--device gpu needs CuPy and a CUDA device: pip install cupy-cuda12x "
+                f"(or the build for your CUDA); {e}") from None
+        return cupy, cusparse
+    raise CounterplanError(f"unknown device {device!r}; use cpu or gpu")
+
+
+@dataclass(eq=False)
+class Scaled:
+    """The LP in the solver's units: Â = D_r A D_c with everything that maps
+    back: x = D_c x̂, y = D_r ŷ; ``row_plan`` and ``col_plan`` turn a scaled
+    row violation and reduced cost into plan-relative units."""
+
+    matrix: Any  # Â, CSR
+    matrix_t: Any  # Âᵀ, CSR
+    cost: Any
+    lo: Any
+    hi: Any
+    l: Any  # noqa: E741  (row bounds, the paper's notation)
+    u: Any
+    d_row: FloatArray
+    d_col: FloatArray
+    row_plan: Any
+    col_plan: Any
+    cost_scale: float  # 1 + the largest cost in plan units
+    norm: float  # ‖Â‖₂ (estimate)
+
+
+def scale(lp: LP, col_ref: FloatArray, xp: Any, sparse: Any) -> Scaled:
+    """Plan-relative units, then Ruiz and Pock–Chambolle equilibration."""
+    size = row_sizes(lp, col_ref)
+    m = sp.csr_matrix(sp.diags(1.0 / size) @ lp.matrix @ sp.diags(col_ref))
+    ruiz_r, ruiz_c = np.ones(m.shape[0]), np.ones(m.shape[1])
+    for _ in range(RUIZ_SWEEPS):
+        r = np.sqrt(_abs_max(m, axis=1))
+        c = np.sqrt(_abs_max(m, axis=0))
+        r[r == 0], c[c == 0] = 1.0, 1.0
+        m = sp.csr_matrix(sp.diags(1 / r) @ m @ sp.diags(1 / c))
+        ruiz_r /= r
+        ruiz_c /= c
+    # Pock–Chambolle with α = 1: rows and columns by the square root of their 1-norms
+    r = np.sqrt(np.asarray(abs(m).sum(axis=1)).reshape(-1))
+    c = np.sqrt(np.asarray(abs(m).sum(axis=0)).reshape(-1))
+    r[r == 0], c[c == 0] = 1.0, 1.0
+    m = sp.csr_matrix(sp.diags(1 / r) @ m @ sp.diags(1 / c))
+    ruiz_r /= r
+    ruiz_c /= c
+    d_row = ruiz_r / size
+    d_col = ruiz_c * col_ref
+    sense = -float(lp.sense)  # minimise
+    cost = sense * lp.cost * d_col
+    with np.errstate(invalid="ignore"):
+        lo, hi = lp.col_lower / d_col, lp.col_upper / d_col
+        lower, upper = lp.row_lower * d_row, lp.row_upper * d_row
+    cost_plan = np.abs(lp.cost * col_ref)
+    m.sort_indices()
+    mt = sp.csr_matrix(m.T)
+    norm = _norm_estimate(m, mt)
+    dev = sparse.csr_matrix
+    return Scaled(dev(m), dev(mt), xp.asarray(cost), xp.asarray(lo), xp.asarray(hi),
+                  xp.asarray(lower), xp.asarray(upper), d_row, d_col,
+                  xp.asarray(1.0 / ruiz_r), xp.asarray(1.0 / ruiz_c),
+                  1.0 + float(cost_plan.max(initial=0.0)), norm)
+
+
+def _abs_max(m: sp.csr_matrix, axis: int) -> FloatArray:
+    return np.asarray(abs(m).max(axis=axis).todense()).reshape(-1)
+
+
+def _norm_estimate(m: sp.csr_matrix, mt: sp.csr_matrix, sweeps: int = 40) -> float:
+    """‖A‖₂ by power iteration on AᵀA (a slight overestimate is added)."""
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal(m.shape[1])
+    v /= np.linalg.norm(v) or 1.0
+    value = 0.0
+    for _ in range(sweeps):
+        w = mt @ (m @ v)
+        value = float(np.linalg.norm(w))
+        if value == 0:
+            return 1.0
+        v = w / value
+    return math.sqrt(value) * 1.01
+
+
+class _Iterate:
+    """A primal–dual point with the products A x and Aᵀ y that go with it."""
+
+    __slots__ = ("aty", "ax", "x", "y")
+
+    def __init__(self, x: Any, y: Any, ax: Any, aty: Any):
+        self.x, self.y, self.ax, self.aty = x, y, ax, aty
+
+    def copy(self) -> _Iterate:
+        return _Iterate(self.x.copy(), self.y.copy(), self.ax.copy(), self.aty.copy())
+
+
+@dataclass(frozen=True)
+class Settings:
+    tolerance: float
+    time_limit: float | None
+    iteration_limit: int
+    log: bool
+    progress: Callable[[Progress], None] | None = None
+
+
+def solve_scaled(s: Scaled, start: _Iterate, primal_weight: float, settings: Settings,
+                 xp: Any) -> tuple[str, _Iterate, int, float, dict[str, float], float]:
+    """The restarted Halpern iteration with reflection on the scaled LP."""
+    began = time.perf_counter()
+    eta = 0.998 / s.norm
+    omega = primal_weight
+    anchor = _step(s, start, eta / omega, eta * omega, xp)
+    last_restart = anchor.copy()
+    z = start
+    residual0 = math.inf
+    previous = math.inf
+    k, total, last_log = 0, 0, began
+    certificate = _Certificates()
+    errors: dict[str, float] = {}
+    while True:
+        tau, sigma = eta / omega, eta * omega
+        t = _step(s, z, tau, sigma, xp)
+        if k == 0:  # the fixed-point residual at the restart point
+            residual0 = previous = _distance(z, t, omega, xp)
+        if total % CHECK_EVERY == 0:
+            errors = _errors(s, t, xp)
+            seconds = time.perf_counter() - began
+            if settings.progress is not None:
+                settings.progress(Progress(total, seconds, errors["primal"], errors["dual"],
+                                           errors["gap"], errors["objective"]))
+            if settings.log and seconds - (last_log - began) > PROGRESS_SECONDS:
+                last_log = time.perf_counter()
+                _print_progress(total, seconds, errors, omega)
+            if max(errors["primal"], errors["dual"], errors["gap"]) <= settings.tolerance:
+                return "optimal", t, total, omega, errors, seconds
+            verdict = certificate.check(s, t, xp)
+            if verdict is not None:
+                return verdict, t, total, omega, errors, seconds
+            if settings.time_limit is not None and seconds > settings.time_limit:
+                return "time-limit", t, total, omega, errors, seconds
+            if total >= settings.iteration_limit:
+                return "iteration-limit", t, total, omega, errors, seconds
+        if k > 0 and k % RESTART_EVERY == 0:
+            r = _distance(z, t, omega, xp)
+            if (r <= RESTART_SUFFICIENT * residual0
+                    or (r <= RESTART_NECESSARY * residual0 and r > previous)
+                    or k >= RESTART_ARTIFICIAL * total):
+                omega = _new_weight(t, last_restart, omega, xp)
+                last_restart = t.copy()
+                anchor, z, k = t.copy(), t, 0
+                total += 1
+                continue
+            previous = r
+        z = _halpern(z, t, anchor, k, xp)
+        k += 1
+        total += 1
+
+
+def _step(s: Scaled, z: _Iterate, tau: float, sigma: float, xp: Any) -> _Iterate:
+    """One PDHG step T(z), with A x' and Aᵀ y' (two sparse products)."""
+    x = z.x - tau * (s.cost - z.aty)
+    xp.clip(x, s.lo, s.hi, out=x)
+    ax = s.matrix @ x
+    v = z.y - sigma * (2.0 * ax - z.ax)
+    y = xp.maximum(v + sigma * s.l, 0.0)
+    y += xp.minimum(v + sigma * s.u, 0.0)
+    return _Iterate(x, y, ax, s.matrix_t @ y)
+
+
+def _halpern(z: _Iterate, t: _Iterate, anchor: _Iterate, k: int, xp: Any) -> _Iterate:
+    """(k+1)/(k+2) (2 T(z) − z) + 1/(k+2) z⁰, on every part of the iterate."""
+    w = (k + 1) / (k + 2)
+    parts = {}
+    for name in _Iterate.__slots__:
+        a, b, c = getattr(t, name), getattr(z, name), getattr(anchor, name)
+        out = a * ((1 + REFLECTION) * w)
+        out -= (REFLECTION * w) * b
+        out += (1 - w) * c
+        parts[name] = out
+    return _Iterate(**parts)
+
+
+def _distance(a: _Iterate, b: _Iterate, omega: float, xp: Any) -> float:
+    dx = float(xp.linalg.norm(a.x - b.x))
+    dy = float(xp.linalg.norm(a.y - b.y))
+    return math.sqrt(omega * dx * dx + dy * dy / omega)
+
+
+def _new_weight(t: _Iterate, last: _Iterate, omega: float, xp: Any) -> float:
+    dx = float(xp.linalg.norm(t.x - last.x))
+    dy = float(xp.linalg.norm(t.y - last.y))
+    if dx > 1e-10 and dy > 1e-10:
+        return math.exp(0.5 * math.log(dy / dx) + 0.5 * math.log(omega))
+    return omega
+
+
+def _reduced_cost_violation(s: Scaled, rc: Any, xp: Any) -> Any:
+    """The part of the reduced costs no bound can absorb (dual infeasibility)."""
+    return (xp.where(xp.isinf(s.hi), xp.maximum(-rc, 0.0), 0.0)
+            + xp.where(xp.isinf(s.lo), xp.maximum(rc, 0.0), 0.0))
+
+
+def _bound_terms(lower: Any, upper: Any, v: Any, xp: Any) -> float:
+    """Σ (lower v⁺ − upper v⁻) over the finite bounds."""
+    low = xp.where(xp.isfinite(lower), lower, 0.0)
+    up = xp.where(xp.isfinite(upper), upper, 0.0)
+    return float(low @ xp.maximum(v, 0.0) - up @ xp.maximum(-v, 0.0))
+
+
+def _errors(s: Scaled, t: _Iterate, xp: Any) -> dict[str, float]:
+    """Relative primal, dual and gap errors in plan-relative units."""
+    viol = xp.maximum(s.l - t.ax, 0.0) + xp.maximum(t.ax - s.u, 0.0)
+    primal = float(xp.max(viol * s.row_plan, initial=0.0))
+    rc = s.cost - t.aty
+    dual = float(xp.max(_reduced_cost_violation(s, rc, xp) * s.col_plan, initial=0.0)) / \
+        s.cost_scale
+    pobj = float(s.cost @ t.x)
+    dobj = _bound_terms(s.l, s.u, t.y, xp) + _bound_terms(s.lo, s.hi, rc, xp)
+    gap = abs(pobj - dobj) / (1.0 + abs(pobj) + abs(dobj))
+    return {"primal": primal, "dual": dual, "gap": gap, "objective": pobj,
+            "dual_objective": dobj}
+
+
+class _Certificates:
+    """Infeasibility or unboundedness read from the difference of the points
+    at successive checks (normalised), held for ``CERTIFICATE_CHECKS`` checks."""
+
+    def __init__(self) -> None:
+        self.last: _Iterate | None = None
+        self.seen: dict[str, int] = {"infeasible": 0, "unbounded": 0}
+
+    def check(self, s: Scaled, t: _Iterate, xp: Any) -> str | None:
+        last, self.last = self.last, t
+        if last is None:
+            return None
+        found = None
+        dy, daty = t.y - last.y, t.aty - last.aty
+        scale_y = float(xp.max(xp.abs(dy), initial=0.0))
+        if scale_y > 0 and self._farkas(s, dy / scale_y, -daty / scale_y, xp):
+            found = "infeasible"
+        dx, dax = t.x - last.x, t.ax - last.ax
+        scale_x = float(xp.max(xp.abs(dx), initial=0.0))
+        if found is None and scale_x > 0 and self._ray(s, dx / scale_x, dax / scale_x, xp):
+            found = "unbounded"
+        for key in self.seen:
+            self.seen[key] = self.seen[key] + 1 if key == found else 0
+        return found if found and self.seen[found] >= CERTIFICATE_CHECKS else None
+
+    @staticmethod
+    def _farkas(s: Scaled, y: Any, rc: Any, xp: Any) -> bool:
+        """A dual ray: a positive bound term, and Aᵀy within what the bounds
+        absorb to ``INFEASIBLE_TOLERANCE`` of it."""
+        term = _bound_terms(s.l, s.u, y, xp) + _bound_terms(s.lo, s.hi, rc, xp)
+        if term <= 0:
+            return False
+        violation = float(xp.max(_reduced_cost_violation(s, rc, xp), initial=0.0))
+        return violation <= INFEASIBLE_TOLERANCE * term
+
+    @staticmethod
+    def _ray(s: Scaled, dx: Any, adx: Any, xp: Any) -> bool:
+        """A primal ray: c·d < 0 with A d and d in the recession cones, to
+        ``INFEASIBLE_TOLERANCE`` of |c·d|."""
+        gain = -float(s.cost @ dx)
+        if gain <= 0:
+            return False
+        row = (xp.where(xp.isfinite(s.l), xp.maximum(-adx, 0.0), 0.0)
+               + xp.where(xp.isfinite(s.u), xp.maximum(adx, 0.0), 0.0))
+        col = (xp.where(xp.isfinite(s.lo), xp.maximum(-dx, 0.0), 0.0)
+               + xp.where(xp.isfinite(s.hi), xp.maximum(dx, 0.0), 0.0))
+        worst = max(float(xp.max(row, initial=0.0)), float(xp.max(col, initial=0.0)))
+        return worst <= INFEASIBLE_TOLERANCE * gain
+
+
+def _print_progress(iteration: int, seconds: float, errors: dict[str, float],
+                    omega: float) -> None:
+    print(f"pdhg {iteration:>8} it {seconds:7.1f} s  primal {errors['primal']:.1e}  "
+          f"dual {errors['dual']:.1e}  gap {errors['gap']:.1e}  objective "
+          f"{errors['objective']:.8g}  weight {omega:.2g}", file=sys.stderr, flush=True)
+
+
+def run_pdhg(lp: LP, col_ref: FloatArray, settings: Settings, start: Start | None = None,
+             device: str = "cpu") -> PdhgResult:
+    """Solve ``lp`` in plan-relative units given by ``col_ref`` (see
+    :mod:`counterplan.plan.scaling`), from ``start`` if given."""
+    from threadpoolctl import threadpool_limits
+
+    xp, sparse = array_module(device)
+    began = time.perf_counter()
+    s = scale(lp, col_ref, xp, sparse)
+    n_rows, n_cols = lp.matrix.shape
+    if start is not None:
+        x0 = xp.asarray(np.asarray(start.x, dtype=float) / s.d_col)
+        y0 = xp.asarray(-float(lp.sense) * np.asarray(start.y, dtype=float) / s.d_row)
+        xp.clip(x0, s.lo, s.hi, out=x0)
+    else:
+        x0 = xp.clip(xp.zeros(n_cols), s.lo, s.hi)
+        y0 = xp.zeros(n_rows)
+    # ω = 1 in plan-relative units: a unit of every activity weighs as much as a
+    # unit of every valuation (‖c‖/‖b‖, PDLP's start, converged more slowly here)
+    weight = start.primal_weight if start is not None and start.primal_weight else 1.0
+    z = _Iterate(x0, y0, s.matrix @ x0, s.matrix_t @ y0)
+    with threadpool_limits(limits=1):
+        status, t, iterations, weight, errors, _ = solve_scaled(s, z, weight, settings, xp)
+    x = _to_host(t.x, xp) * s.d_col
+    y_min = _to_host(t.y, xp) * s.d_row
+    rc = (_to_host(s.cost - t.aty, xp)) / s.d_col
+    errors = {k: float(v) for k, v in errors.items()}
+    objective = float(lp.cost @ x)
+    return PdhgResult(status, x, -float(lp.sense) * y_min, -float(lp.sense) * rc, objective,
+                      iterations, time.perf_counter() - began, errors, weight, device)
+
+
+def _to_host(a: Any, xp: Any) -> FloatArray:
+    return np.asarray(a.get() if hasattr(a, "get") and xp is not np else a, dtype=float)
