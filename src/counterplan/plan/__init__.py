@@ -58,9 +58,9 @@ def solve(economy: Economy, objective: str | None = None,
     if kind == "kantorovich" and options.solver.algorithm == "auto" and \
             closed_form.applies(economy):
         return _closed_form_plan(economy, options)
-    start = time.perf_counter()
+    began = time.perf_counter()
     lp = build_lp(economy, kind, options.harmony, options.resources)
-    build_seconds = time.perf_counter() - start
+    build_seconds = time.perf_counter() - began
     solution = run_lp(lp, options.solver, reference_activity(economy, lp), start)
     if solution.status in (Status.UNBOUNDED, Status.INFEASIBLE_OR_UNBOUNDED) and \
             kind != "min-resource":
