@@ -18,10 +18,10 @@ from typing import Any
 #: where each public name lives (imported on first use: the command line starts fast)
 _HOMES = {
     "MECHANISMS": "registry", "UnknownMechanism": "registry", "check_mechanisms": "registry",
-    "run_mechanism": "registry", "MechanismResult": "result", "exact": "exact",
+    "run_mechanism": "registry", "MechanismResult": "result", "exact": "central",
     "harmony_heuristic": "harmony", "HarmonyHeuristicOptions": "harmony",
-    "participatory": "participatory", "ParticipatoryOptions": "participatory",
-    "consumer_councils": "participatory", "two_level": "twolevel",
+    "participatory": "councils", "ParticipatoryOptions": "councils",
+    "consumer_councils": "councils", "two_level": "twolevel",
 }
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from counterplan.errors import CounterplanError
-from counterplan.mechanisms.exact import exact
+from counterplan.mechanisms.central import exact
 from counterplan.mechanisms.harmony import harmony_heuristic
-from counterplan.mechanisms.participatory import (
+from counterplan.mechanisms.councils import (
     participatory,
 )
 from counterplan.mechanisms.result import MechanismResult

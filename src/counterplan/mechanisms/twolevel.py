@@ -20,7 +20,7 @@ import numpy as np
 
 from counterplan.counter.proposals import CounterPlan, NewTechnique
 from counterplan.counter.rounds import run_rounds
-from counterplan.mechanisms.exact import item_prices
+from counterplan.mechanisms.central import item_prices
 from counterplan.mechanisms.result import MechanismResult, imbalance, trajectory
 from counterplan.model import Economy, Flows
 from counterplan.plan import PlanOptions
