@@ -1,0 +1,156 @@
+"""Watch fulfilment as it happens (Cybersyn's Cyberstride): filter every
+index with the Harrison–Stevens multi-state model, forecast the period's end
+and raise exceptions (docs/cycle.md).
+
+    from counterplan.cycle import monitor, read_reports
+    watch = monitor(plan, read_reports("reports.csv", plan.economy))
+    watch.exceptions
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.stats import norm
+
+from counterplan.cycle.multistate import CHANGES, STATES, MultiStateOptions, forecast_sum, run
+from counterplan.cycle.planned import PlanInForce
+from counterplan.cycle.reports import Reports, index_table, period_dates
+from counterplan.plan.result import Plan
+
+FloatArray = NDArray[np.float64]
+EXCEPTION_COLUMNS = ["unit_id", "technique", "date", "kind", "probability", "forecast",
+                     "reason"]
+
+
+@dataclass(frozen=True)
+class MonitorOptions:
+    """Thresholds of the exceptions and the model's priors (docs/cycle.md)."""
+
+    states: MultiStateOptions = field(default_factory=MultiStateOptions)
+    #: an exception when the probability of a step, slope change or outlier passes this
+    threshold: float = 0.8
+    #: ... or when the probability that the period ends below this fulfilment
+    #: passes the threshold
+    fulfilment: float = 0.95
+    #: probability of the forecast interval
+    interval: float = 0.9
+
+
+@dataclass(frozen=True, eq=False)
+class Monitoring:
+    """``indices``: one row per index and report (indices.csv);
+    ``exceptions``: exceptions.csv."""
+
+    indices: pd.DataFrame
+    exceptions: pd.DataFrame
+    options: MonitorOptions
+
+    def flagged(self) -> list[tuple[str, str]]:
+        """(unit_id, technique) of every index with an exception."""
+        pairs = self.exceptions[["unit_id", "technique"]].drop_duplicates()
+        return list(pairs.itertuples(index=False, name=None))
+
+
+def monitor(plan: Plan | PlanInForce, reports: Reports,
+            options: MonitorOptions = MonitorOptions()) -> Monitoring:
+    """Filter every index of ``reports`` against ``plan`` and list the exceptions."""
+    state = PlanInForce.of(plan)
+    table = index_table(reports, state.economy, state.activity)
+    table = table[np.isfinite(table["interval_index"])].reset_index(drop=True)
+    series = table.groupby(["unit_id", "technique"], sort=False).ngroup().to_numpy()
+    position = table.groupby(series).cumcount().to_numpy()
+    y = np.full((series.max() + 1 if len(series) else 0, position.max() + 1 if len(series)
+                 else 0), np.nan)
+    y[series, position] = table["interval_index"].to_numpy()
+    filtered = run(y, options.states)
+    at = (series, position)
+    table["level"] = filtered.level[at]
+    table["slope"] = filtered.slope[at]
+    table["level_sd"] = filtered.level_sd[at]
+    table["noise"] = filtered.noise[at]
+    for k, name in enumerate(STATES):
+        table[f"p_{name}"] = filtered.probability[at][:, k]
+    for k, name in enumerate(STATES):
+        table[f"p_{name}_next"] = filtered.back[at][:, k]
+    mean, sd = _forecast(table, filtered.mean[at], filtered.cov[at], options.states)
+    z = norm.ppf(0.5 + options.interval / 2)
+    table["forecast"] = mean
+    table["forecast_low"] = mean - z * sd
+    table["forecast_high"] = mean + z * sd
+    table["p_shortfall"] = norm.cdf((options.fulfilment - mean) / np.maximum(sd, 1e-12))
+    table["date"] = pd.to_datetime(table["date"]).dt.date.astype(str)
+    return Monitoring(table, _exceptions(table, options), options)
+
+
+def _forecast(table: pd.DataFrame, mean: FloatArray, cov: FloatArray,
+              o: MultiStateOptions) -> tuple[FloatArray, FloatArray]:
+    """End-of-period fulfilment (actual + forecast of the rest) / planned, with
+    the rest split into as many future reports as the index's usual spacing
+    leaves in the period."""
+    date = pd.to_datetime(table["date"]).to_numpy(dtype="datetime64[D]")
+    ends = {p: np.datetime64(period_dates(p)[1], "D")  # type: ignore[index]
+            for p in table["period"].unique()}
+    end = np.array([ends[p] for p in table["period"]], dtype="datetime64[D]")
+    gap = table.groupby([table["unit_id"], table["technique"]], sort=False)["date"] \
+        .transform(lambda d: pd.Series(pd.to_datetime(d)).diff().dt.days.median())
+    spacing = np.nan_to_num(gap.to_numpy(dtype=float), nan=30.0).clip(min=1.0)
+    days_left = (end - date) / np.timedelta64(1, "D")
+    steps = np.where(days_left > 0, np.maximum(1, np.round(days_left / spacing)), 0).astype(int)
+    rest = (table["planned_period"] - table["planned"]).to_numpy(dtype=float).clip(min=0)
+    total, var = np.zeros(len(table)), np.zeros(len(table))
+    for h in np.unique(steps[steps > 0]):
+        rows = np.flatnonzero(steps == h)
+        weights = np.repeat((rest[rows] / h)[:, None], h, axis=1)
+        s, sd = forecast_sum(mean[rows], cov[rows], table["noise"].to_numpy()[rows], weights, o)
+        total[rows], var[rows] = s, sd**2
+    planned = table["planned_period"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = (table["actual"].to_numpy(dtype=float) + total) / planned
+        return f, np.sqrt(var) / planned
+
+
+def _exceptions(table: pd.DataFrame, o: MonitorOptions) -> pd.DataFrame:
+    """A change where the probability of one kind, one report later where
+    there is a later report, passes the threshold; a shortfall where the
+    probability that the period ends below the fulfilment threshold first
+    passes the threshold in a period."""
+    p = table[[f"p_{c}_next" for c in CHANGES]].to_numpy()
+    kind = np.argmax(p, axis=1)
+    best = p[np.arange(len(p)), kind]
+    rows = []
+    for i in np.flatnonzero(best > o.threshold):
+        r = table.iloc[i]
+        rows.append((r["unit_id"], r["technique"], r["date"], CHANGES[kind[i]], best[i],
+                     r["forecast"], _change_reason(r, CHANGES[kind[i]])))
+    key = [table["unit_id"], table["technique"], table["period"]]
+    below = table["p_shortfall"] > o.threshold
+    before = below.groupby(key, sort=False).shift(1, fill_value=False).astype(bool)
+    for i in np.flatnonzero((below & ~before).to_numpy()):
+        r = table.iloc[i]
+        rows.append((r["unit_id"], r["technique"], r["date"], "shortfall", r["p_shortfall"],
+                     r["forecast"],
+                     f"{_name(r)}: the forecast fulfilment of {r['period']} is "
+                     f"{r['forecast']:.3f} ({r['forecast_low']:.3f} to "
+                     f"{r['forecast_high']:.3f}), below {o.fulfilment:g}"))
+    out = pd.DataFrame(rows, columns=EXCEPTION_COLUMNS)
+    return out.sort_values(["date", "unit_id", "technique"], kind="stable"
+                           ).reset_index(drop=True)
+
+
+def _name(r: pd.Series) -> str:
+    return f"unit {r['unit_id']}" if r["technique"] == "" else f"technique {r['technique']}"
+
+
+def _change_reason(r: pd.Series, kind: str) -> str:
+    what = {"step": "the level moved", "slope": "the trend changed",
+            "outlier": "one report out of line"}[kind]
+    return (f"{_name(r)}: {what} at the report of {r['date']}: interval index "
+            f"{r['interval_index']:.3f} against a filtered level of {r['level']:.3f} "
+            f"(slope {r['slope']:+.4f} a report)")
+
+
+__all__ = ["EXCEPTION_COLUMNS", "MonitorOptions", "Monitoring", "monitor"]
