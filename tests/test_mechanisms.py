@@ -136,7 +136,7 @@ def test_participatory_records_every_round_and_prices() -> None:
 
 def test_unknown_mechanism_is_a_named_error(example) -> None:
     economy = read_folder(example("textbook"))
-    with pytest.raises(UnknownMechanism, match="'central-committee'.*participatory"):
+    with pytest.raises(UnknownMechanism, match=r"'central-committee'.*participatory"):
         run_mechanism("central-committee", economy)
 
 

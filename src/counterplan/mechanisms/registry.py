@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from counterplan.errors import CounterplanError
 from counterplan.mechanisms.central import exact
-from counterplan.mechanisms.harmony import harmony_heuristic
 from counterplan.mechanisms.councils import (
     participatory,
 )
+from counterplan.mechanisms.harmony import harmony_heuristic
 from counterplan.mechanisms.result import MechanismResult
 from counterplan.mechanisms.twolevel import two_level
 from counterplan.model import Economy

@@ -136,14 +136,16 @@ def connect(scheduler: str | None, workers: int | None, memory: str | None,
 
 
 def run_sweep(spec: Spec, out: Path, scheduler: str | None = None, workers: int | None = None,
-              say: Callable[[str], None] = print) -> SweepReport:
+              say: Callable[[str], None] = print, connect_timeout: float = 10.0
+              ) -> SweepReport:
     """Run every run of ``spec`` not already in ``out``; gather the results."""
     start = time.perf_counter()
     runs_dir = out / "runs"
     todo = [r for r in spec.runs if not (runs_dir / f"{run_hash(r)}.parquet").exists()]
     done = failed = n_workers = memory = 0
     if todo:  # connect first: a scheduler that does not answer leaves OUT untouched
-        client, cluster, n_workers, memory = connect(scheduler, workers, spec.memory_per_worker)
+        client, cluster, n_workers, memory = connect(scheduler, workers, spec.memory_per_worker,
+                                                     connect_timeout)
         try:
             runs_dir.mkdir(parents=True, exist_ok=True)
             say(f"{len(spec.runs)} run(s), {len(spec.runs) - len(todo)} already done; "

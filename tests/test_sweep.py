@@ -1,0 +1,84 @@
+"""Sweeps on a real Dask LocalCluster of 2 workers: a grid of 8 runs, one of
+which fails on purpose and is recorded; resuming skips what is done; bad
+input is a named error with nothing written in OUT."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed")
+
+from counterplan.mechanisms import UnknownMechanism  # noqa: E402
+from counterplan.mechanisms.spec import BadSpec, read_spec, run_hash  # noqa: E402
+from counterplan.mechanisms.sweep import SchedulerUnreachable, run_sweep  # noqa: E402
+
+#: 8 runs: seven economies that generate, one of a single product that cannot.
+SPEC = """\
+name = "ci"
+mechanisms = ["harmony-heuristic"]
+[generate]
+products = [10, 12, 14, 16, 18, 20, 22, 1]
+[perturb]
+targets = 0.05
+[run]
+memory_per_worker = "1GiB"
+timeout = 120
+"""
+
+
+def _spec(tmp_path: Path, text: str = SPEC) -> Path:
+    file = tmp_path / "spec.toml"
+    file.write_text(text, encoding="utf-8")
+    return file
+
+
+def test_sweep_records_the_failure_and_resumes(tmp_path: Path) -> None:
+    spec = read_spec(_spec(tmp_path))
+    out = tmp_path / "out"
+    report = run_sweep(spec, out, workers=2, say=lambda _: None)
+    assert (report.total, report.done, report.failed, report.workers) == (8, 8, 1, 2)
+    assert report.memory_per_worker == 2**30
+    table = pd.read_parquet(out / "results.parquet")
+    assert len(table) == 8 and set(table["hash"]) == {run_hash(r) for r in spec.runs}
+    failed = table[table["status"] == "failed"]
+    assert list(failed["products"]) == [1]
+    assert "products must be at least 2" in failed["error"].iloc[0]
+    ok = table[table["status"] == "ok"]
+    assert (ok["objective"] > 0).all() and (ok["rounds"] == 100).all()
+    assert (out / "summary.png").read_bytes()[:4] == b"\x89PNG"
+
+    # an interrupted sweep: three runs never finished
+    for run in spec.runs[:3]:
+        (out / "runs" / f"{run_hash(run)}.parquet").unlink()
+    again = run_sweep(spec, out, workers=2, say=lambda _: None)
+    assert (again.skipped, again.done) == (5, 3)
+    resumed = pd.read_parquet(out / "results.parquet")
+    pd.testing.assert_series_equal(resumed.set_index("hash")["objective"].sort_index(),
+                                   table.set_index("hash")["objective"].sort_index())
+
+
+@pytest.mark.parametrize("text, error, match", [
+    ("name = 'x'\nmechanisms = [\n", BadSpec, "not valid TOML"),
+    ("mechanisms = ['exact']\n[generate]\nproducts = [10]\nsize = 3\n", BadSpec,
+     "unknown key size"),
+    ("mechanisms = ['exact']\n", BadSpec, "exactly one of"),
+    ("mechanisms = ['exact']\n[generate]\nproducts = ['ten']\n", BadSpec, "not an integer"),
+    ("mechanisms = ['planometer']\n[generate]\nproducts = [10]\n", UnknownMechanism,
+     "'planometer'"),
+])
+def test_a_malformed_spec_is_a_named_error(tmp_path: Path, text: str, error: type,
+                                           match: str) -> None:
+    with pytest.raises(error, match=match):
+        read_spec(_spec(tmp_path, text))
+
+
+def test_a_scheduler_that_does_not_answer_writes_nothing(tmp_path: Path) -> None:
+    spec = read_spec(_spec(tmp_path))
+    out = tmp_path / "out"
+    with pytest.raises(SchedulerUnreachable, match="did not answer"):
+        run_sweep(spec, out, scheduler="tcp://127.0.0.1:9", say=lambda _: None,
+                  connect_timeout=2.0)
+    assert not out.exists()
