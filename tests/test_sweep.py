@@ -9,11 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytest.importorskip("distributed")
-
-from counterplan.mechanisms import UnknownMechanism  # noqa: E402
-from counterplan.mechanisms.spec import BadSpec, read_spec, run_hash  # noqa: E402
-from counterplan.mechanisms.sweep import SchedulerUnreachable, run_sweep  # noqa: E402
+from counterplan.mechanisms import UnknownMechanism
+from counterplan.mechanisms.spec import BadSpec, read_spec, run_hash
+from counterplan.mechanisms.sweep import SchedulerUnreachable, run_sweep
 
 #: 8 runs: seven economies that generate, one of a single product that cannot.
 SPEC = """\
