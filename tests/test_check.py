@@ -93,7 +93,7 @@ CASES = {
         {"economy_toml": "name = \n"}, "economy.toml", "not valid TOML", None),
     "missing column": (
         {"flows_csv": "technique,item\nbakery,bread\n"}, "flows.csv:1",
-        "required column 'amount' is missing", "amount"),
+        "required column 'amount' is missing", None),
     "empty table": (
         {"techniques_csv": "id,name\n"}, "techniques.csv", "table has no rows", None),
     "empty file": (
@@ -179,3 +179,73 @@ def test_the_examples_have_no_problems(example) -> None:
 
     for name in names():
         assert check_folder(example(name)).found == []
+
+
+def test_a_typo_in_a_required_column_is_named_in_the_same_message(make_folder) -> None:
+    problems = check_folder(make_folder(flows_csv=FLOWS.replace("amount", "amout")))
+    (error,) = problems.errors
+    assert str(error) == ("flows.csv:1: error: required column 'amount' is missing; the header "
+                          "has 'amout' instead. Fix: rename 'amout' to 'amount' (the header "
+                          "must contain technique, item, amount)")
+    assert problems.warnings == []
+
+
+def test_an_unknown_column_names_the_column_it_may_mean(make_folder) -> None:
+    (warning,) = check_folder(make_folder(targets_csv="item,period,amount,weigth\nbread,1,1,2\n"
+                                          )).warnings
+    assert warning.value == "weigth"
+    assert warning.fix.startswith("if it means 'weight', rename it")
+
+
+def test_a_latin1_byte_is_located_by_line_and_column(make_folder) -> None:
+    folder = make_folder()
+    (folder / "items.csv").write_bytes(ITEMS.replace("bread,product,loaves,bread,",
+                                                     "bread,product,loaves,pão,").encode("latin-1"))
+    (error,) = check_folder(folder).errors
+    assert str(error).startswith("items.csv:2: error: byte 0xE3 at column 23 is not UTF-8 (the "
+                                 "file looks saved as Latin-1 or Windows-1252) (value "
+                                 "'bread,product,loaves,pão,'). Fix: save it as CSV, UTF-8")
+
+
+def test_a_semicolon_separated_file_is_one_clear_error(make_folder) -> None:
+    folder = make_folder(flows_csv=FLOWS.replace(",", ";").replace("-0.5", "-0,5"))
+    errors = check_folder(folder).errors
+    assert [str(e).split(". Fix:")[0] for e in errors] == [
+        "flows.csv:1: error: the header has no commas but 2 semicolons: the fields are "
+        "separated by ';' (a spreadsheet's setting) (value 'technique;item;amount')"]
+    assert "field delimiter ','" in errors[0].fix
+
+
+def test_excel_utf8_with_a_byte_order_mark_is_read(make_folder) -> None:
+    folder = make_folder()
+    (folder / "items.csv").write_bytes(b"\xef\xbb\xbf" + ITEMS.encode())
+    assert check_folder(folder).found == []
+
+
+def test_counterplan_columns_are_checked_like_the_tables(make_folder, tmp_path: Path) -> None:
+    from counterplan.counter.proposals import load_counterplans
+
+    economy = read_folder(make_folder())
+    file = tmp_path / "counterplan.csv"
+    file.write_text("id,kind,technique,itme,period,value\nc1,pledge,farm,,1,5\n")
+    plans, warnings = load_counterplans(file, economy)
+    assert len(plans) == 1
+    assert [(w.value, w.fix.split(";")[0]) for w in warnings] == [
+        ("itme", "if it means 'item', rename it")]
+    # the unit is read from unit_id: with 'unit' the bakers' pledge is refused, and the
+    # warning that says why comes with the error
+    file.write_text("id,unit,kind,technique,period,value\nc1,bakers,pledge,bakery,1,5\n")
+    with pytest.raises(InvalidInput) as caught:
+        load_counterplans(file, economy)
+    assert [str(p).split(". Fix")[0] for p in caught.value.problems] == [
+        "counterplan.csv:1: warning: unknown column is ignored (value 'unit')",
+        "counterplan.csv:2: error: technique belongs to another unit (bakers) (value 'bakery')"]
+    assert "if it means 'unit_id', rename it" in caught.value.problems[0].fix
+    file.write_text("id,kind,technique,vlaue\nc1,pledge,bakery,5\n")
+    with pytest.raises(InvalidInput) as caught:
+        load_counterplans(file, economy)
+    assert "required column 'value' is missing; the header has 'vlaue' instead" in str(
+        caught.value)
+    file.write_bytes("id;kind;technique;value\nc1;pledge;bakery;5\n".encode())
+    with pytest.raises(InvalidInput, match="separated by ';'"):
+        load_counterplans(file, economy)

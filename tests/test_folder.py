@@ -79,3 +79,21 @@ def test_write_is_all_or_nothing(make_folder, tmp_path: Path) -> None:
 def test_repr_names_the_sizes(make_folder) -> None:
     assert "4 items (2 products, 1 resources, 1 stocks), 2 techniques" in repr(
         read_folder(make_folder()))
+
+
+def test_writing_again_in_the_other_format_leaves_one_version(make_folder,
+                                                               tmp_path: Path) -> None:
+    """A folder holds one version of every table, whatever was there before."""
+    from counterplan import check_folder
+
+    e = read_folder(make_folder())
+    target = tmp_path / "twice"
+    write_folder(e, target, format="csv")
+    (target / "notes.txt").write_text("mine")
+    write_folder(e, target, format="parquet")
+    assert sorted(p.name for p in target.iterdir()) == [
+        "availability.parquet", "economy.toml", "flows.parquet", "items.parquet", "notes.txt",
+        "targets.parquet", "techniques.parquet", "units.parquet"]
+    assert check_folder(target).found == []
+    write_folder(e, target, format="csv")
+    assert not list(target.glob("*.parquet"))

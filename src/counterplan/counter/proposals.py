@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from counterplan.errors import Problem
+from counterplan.io.csvfile import check_header, read_csv
 from counterplan.io.problems import Problems, RawTable
 from counterplan.model import Economy
 from counterplan.schema import RESOURCE, STOCK
@@ -86,6 +88,13 @@ def norm_net(amounts: NDArray[np.float64], value: float) -> tuple[float, float]:
 def read_counterplans(path: str | Path, economy: Economy) -> list[CounterPlan]:
     """Read and validate a counter-plan CSV against ``economy``; raise
     :class:`InvalidInput` listing every problem."""
+    return load_counterplans(path, economy)[0]
+
+
+def load_counterplans(path: str | Path, economy: Economy
+                      ) -> tuple[list[CounterPlan], list[Problem]]:
+    """As :func:`read_counterplans`, and return the warnings too (unknown
+    columns, each with the known column it may mean)."""
     path = Path(path)
     problems = Problems()
     if not path.is_file():
@@ -93,14 +102,15 @@ def read_counterplans(path: str | Path, economy: Economy) -> list[CounterPlan]:
                      f"give a CSV with the columns {', '.join(COLUMNS)}")
         problems.raise_if_errors()
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        problems.add(path.name, None, f"cannot be read as CSV: {exc}",
-                     f"save it as UTF-8 CSV with the header {','.join(COLUMNS)}")
-        problems.raise_if_errors()
+        frame = read_csv(path, path.name, problems)
+    except pd.errors.EmptyDataError:
+        problems.add(path.name, None, "file is empty (no header row)",
+                     f"start it with the header {','.join(COLUMNS)}")
+    problems.raise_if_errors()
+    assert frame is not None
     plans, problems = parse_counterplans(frame, economy, path.name)
     problems.raise_if_errors()
-    return plans
+    return plans, problems.warnings
 
 
 def parse_counterplans(frame: pd.DataFrame, economy: Economy, file: str = "counterplans.csv"
@@ -109,11 +119,7 @@ def parse_counterplans(frame: pd.DataFrame, economy: Economy, file: str = "count
     problem found; the list is empty when there are errors."""
     problems = Problems()
     frame = frame.rename(columns=lambda c: str(c).strip())
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    for c in missing:
-        problems.add(file, 1, f"required column '{c}' is missing",
-                     f"the header must contain {', '.join(COLUMNS)}", c)
-    if missing:
+    if not check_header(list(frame.columns), list(COLUMNS), list(REQUIRED), file, problems):
         return [], problems
     if len(frame) == 0:
         problems.add(file, None, "no counter-plans", "add at least one row")

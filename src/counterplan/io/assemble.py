@@ -14,6 +14,8 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from counterplan.io.csvfile import check_header
+from counterplan.io.outputs import MANIFEST
 from counterplan.io.problems import Problems, RawTable
 from counterplan.model import Economy, Entries, Flows, IntArray, Objective
 from counterplan.schema import (
@@ -29,8 +31,6 @@ from counterplan.schema import (
     UNITS,
     Table,
 )
-
-MANIFEST = "economy.toml"
 
 
 def assemble(manifest: dict[str, Any], tables: dict[str, RawTable],
@@ -137,15 +137,8 @@ def _columns(table: RawTable, schema: Table, problems: Problems) -> bool:
             problems.add(table.file, None, "required file is missing",
                          f"create it with the columns {', '.join(schema.column_names)}")
         return False
-    missing = [c for c in schema.required_columns if c not in table.frame.columns]
-    for c in missing:
-        problems.add(table.file, 1, f"required column '{c}' is missing",
-                     f"the header must contain {', '.join(schema.required_columns)}", c)
-    for c in table.frame.columns:
-        if c not in schema.column_names:
-            problems.warn(table.file, 1, "unknown column is ignored",
-                          f"known columns are {', '.join(schema.column_names)}", c)
-    if missing:
+    if not check_header([str(c) for c in table.frame.columns], schema.column_names,
+                        schema.required_columns, table.file, problems):
         return False
     if schema.required and len(table) == 0:
         problems.add(table.file, None, "table has no rows",

@@ -1,8 +1,11 @@
-"""Write a file completely or not at all."""
+"""Write a file, or the files of a folder, completely or not at all.
+
+Light on purpose (no numpy or pandas): the command line imports it early."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,3 +37,33 @@ def staged_file(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def staged_folder(path: Path, stale: frozenset[str] = frozenset()) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; on success its files replace
+    those of ``path`` (created if needed), and the files named in ``stale``
+    that were not written are removed (a table left in the other format);
+    on failure nothing changes."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise CounterplanError(f"{path} exists and is not a folder; choose another output")
+    parent = path.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=parent))
+    except OSError as exc:
+        raise CounterplanError(f"cannot write to {parent}: {exc.strerror}") from None
+    try:
+        yield tmp
+        path.mkdir(exist_ok=True)
+        written = set()
+        for file in tmp.iterdir():
+            if (path / file.name).is_dir():
+                shutil.rmtree(path / file.name)
+            os.replace(file, path / file.name)
+            written.add(file.name)
+        for name in stale - written:
+            (path / name).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -6,12 +6,7 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import shutil
-import tempfile
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,8 +16,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import tomli_w
 
-from counterplan.errors import CounterplanError, InvalidInput
+from counterplan.errors import InvalidInput, Problem
 from counterplan.io.assemble import MANIFEST, assemble
+from counterplan.io.atomic import staged_folder
+from counterplan.io.csvfile import read_csv
+from counterplan.io.outputs import PLAN_FILES
 from counterplan.io.problems import Problems, RawTable
 from counterplan.model import Economy, Entries
 from counterplan.schema import TABLES, Table
@@ -33,10 +31,16 @@ Format = Literal["csv", "parquet"]
 def read_folder(path: str | Path) -> Economy:
     """Read and validate a plan folder; raise :class:`InvalidInput` listing
     every problem when it has errors."""
+    return load_folder(path)[0]
+
+
+def load_folder(path: str | Path) -> tuple[Economy, list[Problem]]:
+    """As :func:`read_folder`, and return the warnings too (for a caller that
+    shows them: unknown columns, resources without availability)."""
     economy, problems = _read(Path(path))
     problems.raise_if_errors()
     assert economy is not None
-    return economy
+    return economy, problems.warnings
 
 
 def check_folder(path: str | Path) -> Problems:
@@ -91,17 +95,11 @@ def _read_table(path: Path, table: Table, problems: Problems) -> RawTable:
     if not csv_file.exists():
         return RawTable(file, None, np.zeros(0, dtype=np.int64))
     try:
-        frame = pd.read_csv(csv_file, dtype=str, keep_default_na=False, encoding="utf-8",
-                            skip_blank_lines=True)
+        frame = read_csv(csv_file, file, problems)
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame({c: pd.Series([], dtype=str) for c in table.column_names})
         problems.add(file, None, "file is empty (no header row)",
                      f"start it with the header {','.join(table.column_names)}")
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        problems.add(file, None, f"cannot be read as CSV: {exc}",
-                     "save it as UTF-8 CSV with a comma between fields and the same "
-                     "number of fields on every line")
-        frame = None
     if frame is None:
         return RawTable(file, None, np.zeros(0, dtype=np.int64), readable=False)
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -144,9 +142,11 @@ def _one_dictionary(arrow: pa.Table) -> pa.Table:
 # -- writing -----------------------------------------------------------------
 
 def write_folder(economy: Economy, path: str | Path, format: Format = "csv") -> Path:
-    """Write ``economy`` as a plan folder at ``path``; return the path."""
+    """Write ``economy`` as a plan folder at ``path``; return the path.  A
+    table already there in the other format (or one the economy does not
+    have) is removed, so the folder holds one version of every table."""
     path = Path(path)
-    with staged_folder(path) as tmp:
+    with staged_folder(path, stale=PLAN_FILES) as tmp:
         (tmp / MANIFEST).write_text(tomli_w.dumps(_manifest(economy)), encoding="utf-8")
         for name, frame in _tables(economy).items():
             if name == "units" and len(frame) == 0:
@@ -156,29 +156,6 @@ def write_folder(economy: Economy, path: str | Path, format: Format = "csv") -> 
             else:
                 _write_csv(frame, tmp / f"{name}.csv")
     return path
-
-
-@contextmanager
-def staged_folder(path: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path``; on success its files replace
-    those of ``path`` (created if needed); on failure nothing changes."""
-    if path.exists() and not path.is_dir():
-        raise CounterplanError(f"{path} exists and is not a folder; choose another output")
-    parent = path.absolute().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=parent))
-    except OSError as exc:
-        raise CounterplanError(f"cannot write to {parent}: {exc.strerror}") from None
-    try:
-        yield tmp
-        path.mkdir(exist_ok=True)
-        for file in tmp.iterdir():
-            if (path / file.name).is_dir():
-                shutil.rmtree(path / file.name)
-            os.replace(file, path / file.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _manifest(economy: Economy) -> dict[str, Any]:
@@ -291,4 +268,5 @@ def _number(v: float | None) -> str:
     return repr(v)
 
 
-__all__ = ["InvalidInput", "check_folder", "read_folder", "staged_folder", "write_folder"]
+__all__ = ["InvalidInput", "check_folder", "load_folder", "read_folder", "staged_folder",
+           "write_folder"]
