@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -32,10 +33,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(db_url: str) -> Iterator[str]:
-    """The app on ``db_url``, listening on 127.0.0.1; yields its base URL."""
+def serve(db_url: str, **settings: Any) -> Iterator[str]:
+    """The app on ``db_url`` (with other ``settings`` when given), listening
+    on 127.0.0.1; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(Settings(db_url=db_url)), host="127.0.0.1", port=port,
+    config = uvicorn.Config(create_app(Settings(db_url=db_url, **settings)), host="127.0.0.1",
+                            port=port,
                             log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
