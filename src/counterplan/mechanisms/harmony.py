@@ -154,20 +154,42 @@ def _activity(economy: Economy, system: IOSystem | None, t: int, z: FloatArray) 
 
 
 class _Scaler:
-    """z_j ← z_j min_{r used by j} R_r / (M z)_r, in O(nonzeros of M)."""
+    """z_j ← z_j min_{r used by j} R_r / (M z)_r, in O(nonzeros of M); one
+    dense dot product when there is one limited resource."""
 
     def __init__(self, m: sp.csr_matrix, available: FloatArray) -> None:
         self.m = m
+        self.row = m.toarray().ravel() if m.shape[0] == 1 else None
         pattern = m.tocsc()
         pattern.eliminate_zeros()
         self.rows, self.indptr = pattern.indices, pattern.indptr
         self.available = available
 
     def __call__(self, z: FloatArray) -> FloatArray:
-        used = self.m @ z
+        if self.row is not None:
+            used = float(self.row @ z)
+            return z * (float(self.available[0]) / used) if used > 0 else z
+        used_r = self.m @ z
         with np.errstate(divide="ignore", invalid="ignore"):
-            room = np.where(used > 0, self.available / np.where(used > 0, used, 1), np.inf)
+            room = np.where(used_r > 0, self.available / np.where(used_r > 0, used_r, 1),
+                            np.inf)
         return z * np.minimum.reduceat(room[self.rows], self.indptr[:-1])
+
+
+class _Targets:
+    """r = N z / g and Nᵀ y, skipping the products when N is the identity
+    (the input-output form)."""
+
+    def __init__(self, n: sp.csr_matrix, g: FloatArray) -> None:
+        square = n.shape[0] == n.shape[1] and n.nnz == n.shape[0]
+        self.identity = bool(square and (n.diagonal() == 1).all())
+        self.n, self.n_t, self.g = n, n.T.tocsr(), g
+
+    def ratios(self, z: FloatArray) -> FloatArray:
+        return (z if self.identity else self.n @ z) / self.g
+
+    def back(self, y: FloatArray) -> FloatArray:
+        return y if self.identity else self.n_t @ y
 
 
 def _ascend(problem: _Problem, options: HarmonyHeuristicOptions
@@ -175,23 +197,23 @@ def _ascend(problem: _Problem, options: HarmonyHeuristicOptions
     """Multiplicative ascent of harmony within the limits (steps 1–4)."""
     cost = resource_cost_of(problem)
     runs = np.isfinite(cost)
-    n, c = problem.n[:, runs], cost[runs]
-    scale = _Scaler(problem.m[:, runs], problem.available)
-    n_t = n.T.tocsr()
-    z = scale(1.0 / (c * max(len(c), 1)))
-    h, eta = _harmony_of(problem, n, z), options.step
+    targets = _Targets(problem.n[:, runs], problem.g)
+    c, w_over_g = cost[runs], problem.w / problem.g
+    fit = _Fit(problem, runs, targets.identity)
+    z = fit(1.0 / (c * max(len(c), 1)))
+    r = targets.ratios(z)
+    h, eta = _total(problem, r), options.step
     history = []
     for k in range(options.iterations):
-        r = (n @ z) / problem.g
-        gain = n_t @ (problem.w * _slope(r, problem.max_ratio) / problem.g)
-        b = gain / c
+        b = targets.back(w_over_g * _slope(r, problem.max_ratio)) / c
         budget = z * c
-        mean = float(budget @ b / max(budget.sum(), 1e-300))
-        spread = float(np.abs(b - mean).max()) or 1.0
-        trial = scale(z * np.exp(eta * (b - mean) / spread))
-        h_trial = _harmony_of(problem, n, trial)
+        b -= float(budget @ b) / max(float(budget.sum()), 1e-300)
+        spread = float(np.abs(b).max()) or 1.0
+        trial = fit(z * np.exp((eta / spread) * b))
+        r_trial = targets.ratios(trial)
+        h_trial = _total(problem, r_trial)
         if h_trial >= h:
-            z, h, eta = trial, h_trial, eta * 1.5
+            z, r, h, eta = trial, r_trial, h_trial, eta * 1.5
         else:
             eta /= 2
         if options.record:
@@ -199,6 +221,26 @@ def _ascend(problem: _Problem, options: HarmonyHeuristicOptions
     full = np.zeros(len(cost))
     full[runs] = z
     return full, history
+
+
+class _Fit:
+    """Step 3, and in the input-output form no delivery above r_max g (it
+    would earn nothing): scale, cut at the cap, scale what is left again."""
+
+    PASSES = 4
+
+    def __init__(self, problem: _Problem, runs: NDArray[np.bool_], identity: bool) -> None:
+        self.scale = _Scaler(problem.m[:, runs], problem.available)
+        self.cap = problem.max_ratio * problem.g[runs] if identity and \
+            np.isfinite(problem.max_ratio) else None
+
+    def __call__(self, z: FloatArray) -> FloatArray:
+        z = self.scale(z)
+        if self.cap is None:
+            return z
+        for _ in range(self.PASSES):
+            z = np.minimum(self.scale(np.minimum(z, self.cap)), self.cap)
+        return z
 
 
 def resource_cost_of(problem: _Problem) -> FloatArray:
@@ -211,11 +253,51 @@ def resource_cost_of(problem: _Problem) -> FloatArray:
                                 targets=np.zeros((0, 1)), weights=np.zeros((0, 1))), 0)
 
 
-def _harmony_of(problem: _Problem, n: sp.csr_matrix, z: FloatArray) -> float:
-    r = np.clip((n @ z) / problem.g, 0.0, problem.max_ratio)
-    return float(problem.w @ harmony(r))
+def _total(problem: _Problem, r: FloatArray) -> float:
+    """Σ w H(r), ratios cut to [0, r_max]."""
+    return float(problem.w @ harmony(np.clip(r, 0.0, problem.max_ratio)))
 
 
 def _slope(r: FloatArray, max_ratio: float) -> FloatArray:
-    """H'(r): 2 − r below 1 (s − s²/2 with s = r − 1), 1/r above, 0 above r_max."""
-    return np.where(r < 1, 2.0 - r, np.where(r < max_ratio, 1.0 / np.maximum(r, 1.0), 0.0))
+    """H'(r): 2 − r below 1 (s − s²/2 with s = r − 1), 1/r above; at and above
+    r_max the slope from the left, 1/r_max (deliveries are held at the cap
+    where they can be, so the slope is the value of not falling below it)."""
+    return np.where(r < 1, 2.0 - r, 1.0 / np.clip(r, 1.0, max_ratio))
+
+
+def io_harmony_optimum(economy: Economy, max_ratio: float = 3.0) -> FloatArray:
+    """The exact harmony optimum (activities, techniques × periods) of an
+    input-output economy with one limited resource, without an LP: with
+    c_k = e_k g_k the resource embodied in target k, the optimum has
+    w_k H'(r_k) = μ c_k wherever 0 < r_k < r_max, so r_k(μ) is H'⁻¹ in closed
+    form and μ is found by bisection on Σ c_k r_k(μ) = R.  An independent
+    check of the LP's piecewise-linear harmony, and the reference at sizes the
+    LP does not reach."""
+    system = io_system(economy)
+    x = np.zeros((economy.n_techniques, economy.n_periods))
+    for t in range(economy.n_periods):
+        problem = _io_problem(economy, system, t, max_ratio)
+        if problem.m.shape[0] != 1:
+            raise CounterplanError("the closed-form harmony optimum needs exactly one limited "
+                                   f"resource; {economy.name} has {problem.m.shape[0]}")
+        c = problem.m.toarray().ravel() * problem.g / problem.w
+        budget = float(problem.available[0])
+        if float(c @ np.full(len(c), max_ratio)) <= budget:
+            ratio = np.full(len(c), max_ratio)
+        else:
+            low, high = 0.0, 2.0 / float(c[c > 0].min())
+            for _ in range(200):
+                mu = (low + high) / 2
+                low, high = (mu, high) if c @ _inverse_slope(mu * c, max_ratio) > budget \
+                    else (low, mu)
+            ratio = _inverse_slope(high * c, max_ratio)
+        x[:, t] = _activity(economy, system, t, ratio * problem.g)
+    return x
+
+
+def _inverse_slope(y: FloatArray, max_ratio: float) -> FloatArray:
+    """r with H'(r) = y on [0, r_max]: 2 − y for y in [1, 2], 1/y for y in
+    [1/r_max, 1], the ends beyond."""
+    with np.errstate(divide="ignore"):
+        above = np.where(y > 0, 1.0 / np.where(y > 0, y, 1.0), np.inf)
+    return np.clip(np.where(y >= 1, 2.0 - y, above), 0.0, max_ratio)
