@@ -185,7 +185,7 @@ def _check_monotone(table: RawTable, problems: Problems, t: NDArray[np.intp],
                     p: NDArray[np.intp], date: NDArray[np.datetime64],
                     activity: FloatArray) -> None:
     """Cumulative activity cannot fall between two reports of one period."""
-    ok = (t >= 0) & (p >= 0) & ~np.isnat(date) & np.isfinite(activity)
+    ok = (t >= 0) & (p >= 0) & ~np.isnat(date) & np.isfinite(activity) & (activity >= 0)
     rows = np.flatnonzero(ok)
     order = rows[np.lexsort((date[rows], p[rows], t[rows]))]
     same = (t[order][1:] == t[order][:-1]) & (p[order][1:] == p[order][:-1])
