@@ -52,7 +52,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from counterplan.errors import CounterplanError, NotInputOutput
-from counterplan.mechanisms.blocks import blocks_of, resource_cost
+from counterplan.mechanisms.blocks import Blocks, blocks_of, resource_cost
 from counterplan.mechanisms.result import MechanismResult, measure, trajectory
 from counterplan.model import Economy
 
@@ -132,6 +132,17 @@ class _Market:
         demand[self.targeted] += (self.councils.weights.T @ budgets) / p[self.targeted]
         supply = self.outputs @ x + self.available
         return x, supply, demand
+
+    def excess(self, p: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """One round's proposals: activities x and relative excess demand z
+        (zero for items outside the market)."""
+        x, supply, demand = self.answer(p)
+        return x, np.where(self.market, (demand - supply) / np.maximum(supply, 1e-300), 0.0)
+
+
+def next_prices(p: FloatArray, z: FloatArray, step: float) -> FloatArray:
+    """The price rule: p_i (1 + δ clip(z_i, −1, 1))."""
+    return p * (1.0 + step * np.clip(z, -1.0, 1.0))
 
 
 def participatory(economy: Economy, options: ParticipatoryOptions = ParticipatoryOptions()
@@ -215,7 +226,7 @@ def _log_data(m: sp.csr_matrix) -> sp.csr_matrix:
     return out
 
 
-def _reference_activity(economy: Economy, t: int, blocks: object) -> FloatArray:
+def _reference_activity(economy: Economy, t: int, blocks: Blocks) -> FloatArray:
     """The activities of the material balance (input-output economies), or an
     equal share of the resource budgets for each technique."""
     from counterplan.calc.balance import material_balance
@@ -224,7 +235,7 @@ def _reference_activity(economy: Economy, t: int, blocks: object) -> FloatArray:
         balance = material_balance(economy)
         x0 = balance.activity["level"].to_numpy().reshape(economy.n_techniques, -1)[:, t]
     except NotInputOutput:
-        cost = resource_cost(blocks, t)  # type: ignore[arg-type]
+        cost = resource_cost(blocks, t)
         x0 = 1.0 / (cost * economy.n_techniques)
     positive = x0[x0 > 0]
     floor = positive.min() if len(positive) else 1.0
@@ -240,8 +251,7 @@ def _procedure(market: _Market, p: FloatArray, options: ParticipatoryOptions,
     x = np.zeros(economy.n_techniques)
     one_period = np.zeros((economy.n_techniques, economy.n_periods))
     for k in range(1, options.max_rounds + 1):
-        x, supply, demand = market.answer(p)
-        z = np.where(market.market, (demand - supply) / np.maximum(supply, 1e-300), 0.0)
+        x, z = market.excess(p)
         worst = float(np.abs(z).max(initial=0.0))
         one_period[:, t] = x
         history.append((k, measure(economy, one_period, options.objective), worst))
@@ -250,5 +260,5 @@ def _procedure(market: _Market, p: FloatArray, options: ParticipatoryOptions,
                 hit[threshold] = k
         if worst < min(options.thresholds):
             break
-        p = p * (1.0 + options.step * np.clip(z, -1.0, 1.0))
+        p = next_prices(p, z, options.step)
     return x, p, history, hit

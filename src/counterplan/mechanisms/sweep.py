@@ -147,10 +147,9 @@ def run_sweep(spec: Spec, out: Path, scheduler: str | None = None, workers: int 
         client, cluster, n_workers, memory = connect(scheduler, workers, spec.memory_per_worker,
                                                      connect_timeout)
         try:
-            runs_dir.mkdir(parents=True, exist_ok=True)
             say(f"{len(spec.runs)} run(s), {len(spec.runs) - len(todo)} already done; "
                 f"{n_workers} worker(s) of {memory / 2**30:.2f} GiB each")
-            done, failed = _submit(client, todo, runs_dir, spec.timeout, say)
+            done, failed = run_on(client, todo, out, spec.timeout, say)
         finally:
             client.close()
             if cluster is not None:
@@ -160,6 +159,15 @@ def run_sweep(spec: Spec, out: Path, scheduler: str | None = None, workers: int 
                          seconds=time.perf_counter() - start)
     gather(spec, out, report)
     return report
+
+
+def run_on(client: Any, todo: list[dict[str, Any]], out: Path, timeout: float,
+           say: Callable[[str], None] = print) -> tuple[int, int]:
+    """Run ``todo`` on a connected Dask client, each row written to OUT/runs
+    as it comes; returns how many ran and how many failed."""
+    runs_dir = out / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    return _submit(client, todo, runs_dir, timeout, say)
 
 
 def _submit(client: Any, todo: list[dict[str, Any]], runs_dir: Path, timeout: float,
