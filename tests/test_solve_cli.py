@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -96,3 +100,50 @@ def test_plot_refuses_a_folder_that_is_not_a_plan(solved: Path) -> None:
     assert "not a solved-plan folder" in out.stderr
     out = run("plot", solved / "plan", "--out", solved / "x.pdf")
     assert out.returncode == 1 and ".png, .svg or .html" in out.stderr
+
+
+@pytest.fixture(scope="module")
+def long_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A five-period plan with stocks that HiGHS takes minutes over (docs/benchmarks.md)."""
+    folder = tmp_path_factory.mktemp("long") / "g"
+    out = run("generate", folder, "--products", "1000", "--periods", "5", "--stocks", "-q")
+    assert out.returncode == 0, out.stderr
+    return folder
+
+
+@pytest.mark.parametrize("algorithm", ["ipm", "pdlp"])
+def test_ctrl_c_stops_a_long_solve_and_writes_nothing(long_plan: Path, algorithm: str) -> None:
+    """Interior point is asked to stop; PDLP, which never checks, is left behind."""
+    out = long_plan.with_name(f"plan-{algorithm}")
+    solving = subprocess.Popen(
+        [sys.executable, "-m", "counterplan.cli", "solve", str(long_plan), "--out", str(out),
+         "--algorithm", algorithm], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert solving.stderr is not None
+        seen = ""
+        while "solving the plan" not in seen and solving.poll() is None:
+            seen += solving.stderr.read(1)
+        time.sleep(1)  # into HiGHS's iterations
+        solving.send_signal(signal.SIGINT)
+        _, err = solving.communicate(timeout=15)  # minutes when Ctrl-C is not honoured
+    finally:
+        solving.kill()
+    assert solving.returncode == 130, err
+    assert err.endswith("\ninterrupted; nothing was written\n")
+    assert "Traceback" not in err
+    assert not out.exists()
+    assert sorted(p.name for p in long_plan.parent.iterdir()) == ["g"]
+
+
+def test_the_solver_log_only_with_verbose_and_without_warnings(solved: Path) -> None:
+    """HiGHS has nothing to warn about on Kantorovich's LP (no integrality
+    array is passed), and its log is shown only when asked for."""
+    out = run("solve", solved / "k", "--out", solved / "again", "--algorithm", "simplex")
+    assert out.returncode == 0, out.stderr
+    assert "HiGHS" not in out.stdout and "Running HiGHS" not in out.stderr
+    assert "solved by HiGHS" in out.stderr
+    out = run("solve", solved / "k", "--out", solved / "again", "--algorithm", "simplex",
+              "--verbose")
+    assert out.returncode == 0, out.stderr
+    assert "Model status        : Optimal" in out.stdout
+    assert "WARNING" not in out.stdout + out.stderr

@@ -90,11 +90,9 @@ def _choice(text: str, choices: tuple[str, ...]) -> str:
 
 def _algorithms() -> tuple[str, ...]:
     """The algorithms the solver offers, as the library declares them."""
-    from typing import get_args
+    from counterplan.plan.highs import ALGORITHMS
 
-    from counterplan.plan import highs
-
-    return tuple(get_args(highs.Algorithm))
+    return ALGORITHMS
 
 
 def _objectives() -> tuple[str, ...]:
@@ -601,9 +599,6 @@ def main() -> None:
     except CounterplanError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
-        typer.echo("\ninterrupted; nothing was written", err=True)
-        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ Nothing here imports numpy, pandas, HiGHS or SQLAlchemy."""
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -109,6 +111,18 @@ class Group(TyperGroup):
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         return [self.options_metavar or "", self.subcommand_metavar]
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; on Ctrl-C say so and exit 130 at once (a solver's
+        thread may still be finishing its iteration: nothing waits for it).
+        Every command stages its outputs, so nothing half-done is left."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            typer.echo("\ninterrupted; nothing was written", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         rows = []

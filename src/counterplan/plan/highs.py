@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -136,33 +137,77 @@ def _run(lp: LP, options: SolverOptions, algorithm: str) -> Solution:
     if algorithm == "pdlp":
         h.setOptionValue("pdlp_optimality_tolerance", max(options.tolerance_for(algorithm),
                                                            1e-7))
-    m = lp.matrix.tocsc()
-    m.sort_indices()
-    h.passModel(
-        int(m.shape[1]), int(m.shape[0]), int(m.nnz), 1, -1 if lp.sense > 0 else 1, 0.0,
-        np.ascontiguousarray(lp.cost, dtype=float), _finite(lp.col_lower), _finite(lp.col_upper),
-        _finite(lp.row_lower), _finite(lp.row_upper),
-        m.indptr.astype(np.int32), m.indices.astype(np.int32), m.data.astype(float),
-        np.zeros(m.shape[1], dtype=np.int32),
-    )
+    h.passModel(_highs_lp(lp))
     start = time.perf_counter()
-    h.run()
+    _solve_interruptibly(h)
     seconds = time.perf_counter() - start
     status = _STATUS.get(h.getModelStatus(), Status.ERROR)
     solution, info = h.getSolution(), h.getInfo()
-    n_rows = m.shape[0]
+    n_rows, n_cols = lp.matrix.shape
     x = np.asarray(solution.col_value, dtype=float) if solution.value_valid else \
-        np.zeros(m.shape[1])
+        np.zeros(n_cols)
     row_dual = np.asarray(solution.row_dual, dtype=float) if solution.dual_valid else \
         np.zeros(n_rows)
     col_dual = np.asarray(solution.col_dual, dtype=float) if solution.dual_valid else \
-        np.zeros(m.shape[1])
+        np.zeros(n_cols)
     iterations = int(max(info.simplex_iteration_count, info.ipm_iteration_count,
                          info.pdlp_iteration_count, 0))
     row_value = np.asarray(solution.row_value, dtype=float) if solution.value_valid else \
         np.zeros(n_rows)
     return Solution(status, float(info.objective_function_value), x, row_dual, col_dual,
                     algorithm, seconds, iterations, f"HiGHS {h.version()}", row_value)
+
+
+def _highs_lp(lp: LP) -> highspy.HighsLp:
+    """The LP as HiGHS's own object.  It carries no integrality array (the
+    array form of ``passModel`` needs one, and then HiGHS warns of "no
+    semi-integer/integer variables in model with non-empty integrality")."""
+    m = lp.matrix.tocsc()
+    m.sort_indices()
+    model = highspy.HighsLp()
+    model.num_row_, model.num_col_ = int(m.shape[0]), int(m.shape[1])
+    model.sense_ = highspy.ObjSense.kMaximize if lp.sense > 0 else highspy.ObjSense.kMinimize
+    model.col_cost_ = np.ascontiguousarray(lp.cost, dtype=float)
+    model.col_lower_, model.col_upper_ = _finite(lp.col_lower), _finite(lp.col_upper)
+    model.row_lower_, model.row_upper_ = _finite(lp.row_lower), _finite(lp.row_upper)
+    matrix = model.a_matrix_
+    matrix.format_ = highspy.MatrixFormat.kColwise
+    matrix.num_row_, matrix.num_col_ = model.num_row_, model.num_col_
+    matrix.start_ = m.indptr.astype(np.int32)
+    matrix.index_ = m.indices.astype(np.int32)
+    matrix.value_ = m.data.astype(float)
+    return model
+
+
+#: After Ctrl-C, how long HiGHS is given to stop at its next check before the
+#: solve is abandoned (PDLP never checks; its thread then ends with the process).
+STOP_WAIT = 1.0
+
+
+def _solve_interruptibly(h: highspy.Highs) -> None:
+    """``h.run()`` in a worker thread (HiGHS releases the GIL), so that the
+    calling thread stays free to receive Ctrl-C: then HiGHS is asked to stop
+    (simplex and interior point check between iterations) and
+    KeyboardInterrupt is raised at once.  (highspy's own ``startSolve``
+    is not used: its lock is shared by every instance, so two plans solved
+    at once in the web application would refuse each other.)"""
+    h.HandleUserInterrupt = True
+    done = threading.Event()  # (not Thread.join: an interrupted join stops waiting for good)
+
+    def work() -> None:
+        try:
+            h.run()
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="highs", daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        h.cancelSolve()
+        done.wait(STOP_WAIT)
+        raise
 
 
 def _new_highs(log: bool) -> highspy.Highs:
