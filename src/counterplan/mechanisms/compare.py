@@ -19,19 +19,30 @@ def compare(economy: Economy, names: list[str]) -> list[MechanismResult]:
 
 
 def compare_table(results: list[MechanismResult]) -> pd.DataFrame:
-    """One row a mechanism: its objective, both common measures (complete sets
-    and harmony), the exact optimum's objective, fulfilment, resources used,
-    imbalance, rounds, messages, seconds."""
+    """One row a mechanism, every plan measured the same way: ``objective`` is
+    the economy's objective (economy.toml) measured on the mechanism's plan,
+    ``exact_objective`` the exact optimum's, ``own_objective`` what the
+    mechanism itself aims at (``own_kind``: the heuristic and the
+    participatory procedure aim at harmony); then both common measures
+    (complete sets and harmony), fulfilment, resources used, imbalance,
+    rounds, messages, seconds."""
     exact = next((r for r in results if r.mechanism == "exact"), None)
     rows: list[dict[str, Any]] = []
     for r in results:
+        kind = r.economy.objective.kind
         row = r.summary()
+        row["own_kind"], row["own_objective"] = row.pop("objective_kind"), row.pop("objective")
+        row["objective_kind"] = kind
+        row["objective"] = measure(r.economy, r.activity, kind, r.max_ratio)
+        row["exact_objective"] = (measure(r.economy, exact.activity, kind, exact.max_ratio)
+                                  if exact is not None else float("nan"))
         row["sets"] = measure(r.economy, r.activity, "kantorovich")
         row["harmony"] = measure(r.economy, r.activity, "harmony", r.max_ratio)
-        row["exact_objective"] = (measure(r.economy, exact.activity, r.objective_kind,
-                                          r.max_ratio) if exact is not None else float("nan"))
         rows.append(row)
     table = pd.DataFrame(rows)
+    first = ["mechanism", "objective_kind", "objective", "exact_objective", "own_kind",
+             "own_objective"]
+    table = table[first + [c for c in table.columns if c not in first]]
     table.insert(0, "economy", results[0].economy.name if results else "")
     return table
 
@@ -69,11 +80,11 @@ def picture(table: pd.DataFrame, paths: pd.DataFrame, results: list[MechanismRes
     if table["exact_objective"].notna().any():
         axes[0].axhline(float(table["exact_objective"].iloc[0]), color="k", ls="--",
                         label="exact optimum")
-        axes[0].legend()
+        axes[0].legend(loc="lower right", fontsize=7)
     for i, row in table.iterrows():
         axes[0].annotate(f"{row['rounds']} rounds\n{row['messages']:,} numbers",
                          (i, row["objective"]), ha="center", va="bottom", fontsize=7)
-    axes[0].set_title("objective reached")
+    axes[0].set_title(f"objective reached ({table['objective_kind'].iloc[0]})")
     axes[1].boxplot([r.ratios()[~pd.isna(r.ratios())] for r in results], tick_labels=names)
     axes[1].set_title("fulfilment of every target")
     for name, group in paths.groupby("mechanism", sort=False):
@@ -82,7 +93,7 @@ def picture(table: pd.DataFrame, paths: pd.DataFrame, results: list[MechanismRes
             axes[3].plot(group["round"], group["objective"], label=name)
     axes[2].set_yscale("log")
     axes[2].set_title("imbalance per round")
-    axes[3].set_title("objective per round")
+    axes[3].set_title("own objective per round")
     for ax in axes[2:]:
         ax.set_xlabel("round")
         if ax.lines:
