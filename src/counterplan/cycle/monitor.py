@@ -75,7 +75,7 @@ def monitor(plan: Plan | PlanInForce, reports: Reports,
     for k, name in enumerate(STATES):
         table[f"p_{name}"] = filtered.probability[at][:, k]
     for k, name in enumerate(STATES):
-        table[f"p_{name}_next"] = filtered.back[at][:, k]
+        table[f"p_{name}_next"] = filtered.revised[at][:, k]
     mean, sd = _forecast(table, filtered.mean[at], filtered.cov[at], options.states)
     z = norm.ppf(0.5 + options.interval / 2)
     table["forecast"] = mean

@@ -32,6 +32,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import gammaln
 
+from counterplan.errors import CounterplanError
+
 FloatArray = NDArray[np.float64]
 
 #: The states, in the order of every array's state axis.
@@ -61,6 +63,15 @@ class MultiStateOptions:
     level: float = 1.0
     level_sd: float = 1.0
     slope_sd: float = 0.1
+    #: score reports with Student-t forecasts (V unknown) or normal ones (V = S)
+    student: bool = True
+    #: how many later reports revise a report's state probabilities before
+    #: the mixture is collapsed (1: Harrison and Stevens' one report back)
+    window: int = 1
+
+    def __post_init__(self) -> None:
+        if self.window not in (1, 2, 3):
+            raise CounterplanError(f"window {self.window}: give 1, 2 or 3 reports")
 
     def multipliers(self) -> FloatArray:
         """(state, [k_ν, k_μ, k_β])."""
@@ -77,20 +88,22 @@ class Filtered:
     has no report).
 
     ``level``, ``slope`` (n × T): posterior means, mixed over states;
-    ``level_sd`` their uncertainty; ``probability`` (n × T × 4): P(state at t |
-    y_1..t); ``back`` (n × T × 4): P(state at t | y_1..t+1), the same
-    probabilities one report later (equal to ``probability`` at the last
-    report); ``noise`` (n × T): the learned noise standard deviation;
-    ``error`` (n × T): the standardised one-step forecast error; ``mean``
-    (n × T × 2) and ``cov`` (n × T × 2 × 2): the mixture's posterior moments
-    of (level, slope), for forecasting.
+    ``level_sd`` the level's uncertainty; ``lagged`` (n × T × (w+1) × 4):
+    P(state at the index's L-th previous report | y_1..t), L = 0 … w (the
+    window); ``probability`` (n × T × 4): P(state at t | y_1..t), the view at
+    the report itself; ``revised`` (n × T × 4): P(state at t | the reports up
+    to w later), the most informed view (as late as there are reports);
+    ``noise`` (n × T): the learned noise standard deviation; ``error`` (n × T):
+    the standardised one-step forecast error; ``mean`` (n × T × 2) and ``cov``
+    (n × T × 2 × 2): the mixture's posterior moments of (level, slope).
     """
 
     level: FloatArray
     slope: FloatArray
     level_sd: FloatArray
+    lagged: FloatArray
     probability: FloatArray
-    back: FloatArray
+    revised: FloatArray
     noise: FloatArray
     error: FloatArray
     mean: FloatArray
@@ -99,9 +112,10 @@ class Filtered:
 
 @dataclass(frozen=True, eq=False)
 class Components:
-    """Four collapsed posterior components per index: weights p (n × 4), means
-    m (n × 4 × 2), covariances C (n × 4 × 2 × 2), noise estimates S (n × 4)
-    degrees of freedom (n) and the number of reports filtered (n)."""
+    """The collapsed posterior: one component per history of the states of
+    the last w reports (4^w of them, oldest state first): weights p (n × H),
+    means m (n × H × 2), covariances C (n × H × 2 × 2); the noise estimate S,
+    its degrees of freedom and the number of reports filtered (n each)."""
 
     p: FloatArray
     m: FloatArray
@@ -112,24 +126,27 @@ class Components:
 
     @staticmethod
     def start(n: int, o: MultiStateOptions) -> Components:
-        p = np.tile(o.prior(), (n, 1))
-        m = np.zeros((n, 4, 2))
+        prior = o.prior()
+        p = np.ones(1)
+        for _ in range(o.window):
+            p = np.outer(p, prior).reshape(-1)
+        H = len(p)
+        m = np.zeros((n, H, 2))
         m[..., 0] = o.level
-        C = np.zeros((n, 4, 2, 2))
+        C = np.zeros((n, H, 2, 2))
         C[..., 0, 0] = o.level_sd**2
         C[..., 1, 1] = o.slope_sd**2
-        S = np.full((n, 4), o.noise**2)
-        return Components(p, m, C, S, np.full(n, o.noise_weight), np.zeros(n))
+        return Components(np.tile(p, (n, 1)), m, C, np.full(n, o.noise**2),
+                          np.full(n, o.noise_weight), np.zeros(n))
 
     def mixed(self) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Mean (n × 2), covariance (n × 2 × 2) and noise variance (n) of the
         mixture, collapsed to one component."""
         w = self.p
-        mean = np.einsum("ns,nsk->nk", w, self.m)
+        mean = np.einsum("nh,nhk->nk", w, self.m)
         d = self.m - mean[:, None, :]
-        cov = np.einsum("ns,nskl->nkl", w, self.C + d[..., :, None] * d[..., None, :])
-        noise = 1.0 / np.einsum("ns,ns->n", w, 1.0 / self.S)
-        return mean, cov, noise
+        cov = np.einsum("nh,nhkl->nkl", w, self.C + d[..., :, None] * d[..., None, :])
+        return mean, cov, self.S.copy()
 
 
 def _t_density(e: FloatArray, q: FloatArray, dof: FloatArray) -> FloatArray:
@@ -142,91 +159,104 @@ def _t_density(e: FloatArray, q: FloatArray, dof: FloatArray) -> FloatArray:
 
 
 def step(c: Components, y: FloatArray, o: MultiStateOptions
-         ) -> tuple[Components, FloatArray, FloatArray, FloatArray]:
+         ) -> tuple[Components, FloatArray, FloatArray]:
     """One report y (n; NaN: no report, nothing changes).  Returns the new
-    components, P(state now) (n × 4), P(state one report back) (n × 4), and
-    the standardised forecast error of the mixture (n)."""
+    components, P(state at the L-th previous report | y_1..t) for L = 0 … w
+    (n × (w+1) × 4), and the standardised forecast error of the mixture (n)."""
     k = o.multipliers()
+    n, H = c.p.shape
     seen = np.isfinite(y)
     yv = np.where(seen, y, 0.0)
-    # carry each component j forward under each state i: (n, j, i, ...)
-    a = np.einsum("kl,njl->njk", _G, c.m)[:, :, None, :].repeat(4, axis=2)
-    R = np.einsum("kl,njlm,pm->njkp", _G, c.C, _G)[:, :, None].repeat(4, axis=2)
-    S = c.S[:, :, None]
+    S = c.S[:, None, None]
+    # carry each history h forward under each state i: (n, h, i, ...)
+    a = np.einsum("kl,nhl->nhk", _G, c.m)[:, :, None, :].repeat(4, axis=2)
+    R = np.einsum("kl,nhlm,pm->nhkp", _G, c.C, _G)[:, :, None].repeat(4, axis=2)
     R[..., 0, 0] += k[None, None, :, 1] * S
     R[..., 1, 1] += k[None, None, :, 2] * S
-    f = a[..., 0]
     Q = R[..., 0, 0] + k[None, None, :, 0] * S
-    e = yv[:, None, None] - f
-    dof = c.dof[:, None, None]
-    density = _t_density(e, Q, dof)
+    e = yv[:, None, None] - a[..., 0]
+    density = (_t_density(e, Q, c.dof[:, None, None]) if o.student
+               else np.exp(-0.5 * e * e / Q) / np.sqrt(2 * np.pi * Q))
     joint = c.p[:, :, None] * o.prior()[None, None, :] * density
     total = joint.sum(axis=(1, 2), keepdims=True)
-    total = np.where(total > 0, total, 1.0)
-    pji = joint / total
-    # Kalman update of each of the 16 components.  V is learned from the
-    # reports the model judges steady: the conjugate update (West and Harrison
-    # §4.3) weighted by the posterior probability of steady -> steady, so
-    # that an outlier or a step does not pass for noise; the first two
-    # reports only place the level and slope (their errors hold no
-    # information on V under the vague prior).
+    w = joint / np.where(total > 0, total, 1.0)
+    # V is learned from the reports the model judges steady: the conjugate
+    # update (West and Harrison §4.3) weighted by P(steady at t−1 and at t),
+    # each squared standardised error capped at 9, so that an outlier or a
+    # step does not pass for noise; the first two reports only place the
+    # level and slope (their errors say nothing of V under the vague prior).
+    steady_before = np.arange(H) % 4 == 0  # histories whose newest state is steady
+    w_ss = w[:, steady_before, 0]
+    r = np.minimum(e[:, steady_before, 0] ** 2 / Q[:, steady_before, 0], 9.0)
+    weight = np.where(seen & (c.reports >= 2), w_ss.sum(axis=1), 0.0)
+    mean_r = (w_ss * r).sum(axis=1) / np.maximum(w_ss.sum(axis=1), 1e-300)
+    dof = c.dof + weight
+    S_new = np.maximum(c.S * (1.0 + weight * (mean_r - 1.0) / np.maximum(dof, 1e-9)), 1e-12)
+    # the Kalman update of every (history, state), scaled to the new S
     A = R[..., :, 0] / Q[..., None]
-    w_ss = np.where(c.reports >= 2, pji[:, 0, 0], 0.0)
-    r_ss = np.minimum(e[:, 0, 0] ** 2 / Q[:, 0, 0], 9.0)
-    dof_new = c.dof + np.where(seen, w_ss, 0.0)
-    S_now = c.S[:, 0] * (1.0 + w_ss * (r_ss - 1.0) / np.maximum(dof_new, 1e-9))
-    S_now = np.where(seen, np.maximum(S_now, 1e-12), c.S[:, 0])
-    S_new = np.broadcast_to(S_now[:, None, None], pji.shape).copy()
     m_new = a + A * e[..., None]
-    C_new = (S_new / S)[..., None, None] * (R - A[..., :, None] * A[..., None, :] * Q[..., None,
-                                                                                      None])
-    # collapse over j for every state i
-    p_i = pji.sum(axis=1)
-    safe = np.where(p_i > 0, p_i, 1.0)
-    w = pji / safe[:, None, :]
-    S_i = 1.0 / np.einsum("nji,nji->ni", w, 1.0 / S_new)
-    m_i = np.einsum("nji,njik->nik", w, m_new)
-    d = m_new - m_i[:, None]
-    scale = S_i[:, None, :] / S_new
-    C_i = np.einsum("nji,njikl->nikl", w * scale,
-                    C_new + d[..., :, None] * d[..., None, :])
-    back = pji.sum(axis=2)
-    # the mixture's standardised one-step error (for the z-score view)
-    f_mix = np.einsum("nj,nj->n", c.p, f[:, :, 0])
-    q_mix = np.einsum("nj,nj->n", c.p, Q[:, :, 0])
+    C_new = (S_new / c.S)[:, None, None, None, None] * (
+        R - A[..., :, None] * A[..., None, :] * Q[..., None, None])
+    # collapse over the oldest state: (n, oldest, the rest of the history and i)
+    wf = w.reshape(n, 4, H)
+    p_new = wf.sum(axis=1)
+    share = wf / np.where(p_new > 0, p_new, 1.0)[:, None, :]
+    mf = m_new.reshape(n, 4, H, 2)
+    m_c = np.einsum("nog,nogk->ngk", share, mf)
+    d = mf - m_c[:, None]
+    C_c = np.einsum("nog,nogkl->ngkl", share,
+                    C_new.reshape(n, 4, H, 2, 2) + d[..., :, None] * d[..., None, :])
+    lagged = _marginals(w.reshape(n, -1), o.window)
+    f_mix = np.einsum("nh,nh->n", c.p, a[:, :, 0, 0])
+    q_mix = np.einsum("nh,nh->n", c.p, Q[:, :, 0])
     z = (yv - f_mix) / np.sqrt(q_mix)
     keep = ~seen
     new = Components(
-        p=np.where(keep[:, None], c.p, p_i),
-        m=np.where(keep[:, None, None], c.m, m_i),
-        C=np.where(keep[:, None, None, None], c.C, C_i),
-        S=np.where(keep[:, None], c.S, S_i),
-        dof=np.where(keep, c.dof, dof_new),
+        p=np.where(keep[:, None], c.p, p_new),
+        m=np.where(keep[:, None, None], c.m, m_c),
+        C=np.where(keep[:, None, None, None], c.C, C_c),
+        S=np.where(keep, c.S, S_new),
+        dof=np.where(keep, c.dof, dof),
         reports=c.reports + seen,
     )
-    nan4 = np.full((len(y), 4), np.nan)
-    return (new, np.where(seen[:, None], p_i, nan4), np.where(seen[:, None], back, nan4),
-            np.where(seen, z, np.nan))
+    lagged[~seen] = np.nan
+    return new, lagged, np.where(seen, z, np.nan)
+
+
+def _marginals(w: FloatArray, window: int) -> FloatArray:
+    """P(state at lag L) for L = 0 … window from the weights of the histories
+    (oldest state first, newest last): n × (window+1) × 4."""
+    n = len(w)
+    full = w.reshape((n,) + (4,) * (window + 1))
+    out = np.empty((n, window + 1, 4))
+    for lag in range(window + 1):
+        axis = window + 1 - lag  # the newest state is the last axis
+        others = tuple(a for a in range(1, window + 2) if a != axis)
+        out[:, lag] = full.sum(axis=others) if others else full
+    return out
 
 
 def run(y: FloatArray, options: MultiStateOptions = MultiStateOptions()) -> Filtered:
     """Filter n series of T reports each (an n × T array; NaN: no report)."""
     y = np.atleast_2d(np.asarray(y, dtype=float))
     n, T = y.shape
+    W = options.window
     c = Components.start(n, options)
     level, slope, level_sd, noise, error = (np.full((n, T), np.nan) for _ in range(5))
-    prob = np.full((n, T, 4), np.nan)
-    back = np.full((n, T, 4), np.nan)
+    lagged = np.full((n, T, W + 1, 4), np.nan)
+    revised = np.full((n, T, 4), np.nan)
     means = np.full((n, T, 2), np.nan)
     covs = np.full((n, T, 2, 2), np.nan)
-    last = np.full(n, -1)
+    previous = np.full((n, W + 1), -1)  # positions of the last W+1 reports, newest first
     for t in range(T):
-        c, p_now, p_back, z = step(c, y[:, t], options)
+        c, lag, z = step(c, y[:, t], options)
         seen = np.isfinite(y[:, t])
-        prob[:, t] = p_now
-        # the probabilities of each index's previous report, revised by this one
-        rows = np.flatnonzero(seen & (last >= 0))
-        back[rows, last[rows]] = p_back[rows]
+        previous[seen] = np.concatenate([np.full((seen.sum(), 1), t), previous[seen, :-1]],
+                                        axis=1)
+        lagged[:, t] = lag
+        for L in range(W + 1):
+            rows = np.flatnonzero(seen & (previous[:, L] >= 0))
+            revised[rows, previous[rows, L]] = lag[rows, L]
         mean, cov, v = c.mixed()
         level[seen, t] = mean[seen, 0]
         slope[seen, t] = mean[seen, 1]
@@ -235,10 +265,8 @@ def run(y: FloatArray, options: MultiStateOptions = MultiStateOptions()) -> Filt
         means[seen, t] = mean[seen]
         covs[seen, t] = cov[seen]
         error[:, t] = z
-        last = np.where(seen, t, last)
-    rows = np.flatnonzero(last >= 0)
-    back[rows, last[rows]] = prob[rows, last[rows]]
-    return Filtered(level, slope, level_sd, prob, back, noise, error, means, covs)
+    return Filtered(level, slope, level_sd, lagged, lagged[:, :, 0], revised, noise, error,
+                    means, covs)
 
 
 def forecast_sum(mean: FloatArray, cov: FloatArray, noise: FloatArray, weights: FloatArray,
@@ -266,4 +294,5 @@ def forecast_sum(mean: FloatArray, cov: FloatArray, noise: FloatArray, weights: 
     return total, np.sqrt(var)
 
 
-__all__ = ["CHANGES", "STATES", "Filtered", "MultiStateOptions", "forecast_sum", "run"]
+__all__ = ["CHANGES", "STATES", "Components", "Filtered", "MultiStateOptions", "forecast_sum",
+           "run", "step"]

@@ -1,0 +1,211 @@
+"""Benchmark: detecting changes in fulfilment indices.
+
+Seeded synthetic index series (1 plus noise whose standard deviation σ is
+drawn per series in [0.02, 0.1]), ``--length`` reports each, the change at
+report ``--change``: steady series, steps of 1, 2 and 3 σ, a slope change of
+0.25 σ a report, a single outlier of 5 σ; ``--series`` of each kind (signs
+random).  In the same run, on the same series:
+
+- **Harrison–Stevens**: counterplan's multi-state model (``counterplan.cycle``)
+  with the monitor's default priors and threshold: an alarm when the
+  probability of a step, slope change or outlier at this report, or at the
+  previous one seen from this one, passes the threshold;
+- **CUSUM**: two-sided tabular CUSUM on the series standardised by the mean
+  and standard deviation of the warm-up reports, k = 0.5, h = 5
+  (Montgomery's recommended values), reset after an alarm;
+- **Page–Hinkley**: ``river.drift.PageHinkley`` (mode both) on the same
+  standardised series, delta = 0.5, threshold = 5, min_instances = the
+  warm-up (it resets itself after a drift);
+- **LLT z-score**: statsmodels' ``UnobservedComponents('local linear trend')``
+  fitted by maximum likelihood on the warm-up reports, then run on the whole
+  series with those parameters; an alarm when a standardised one-step
+  forecast error exceeds 3 in absolute value.
+
+Reported per method and kind: the share of series where the change is
+detected (an alarm within 10 reports of it; within 2 for an outlier), the
+median delay in reports, false alarms per 100 steady reports (alarm onsets
+after the warm-up on the steady series), and, for Harrison–Stevens, the
+share of detected changes whose kind it names correctly (at the alarm, and
+once the later reports of its window are in).  Alarms before the warm-up's
+end are not counted for any method.  Not a test: run it by hand,
+
+    python benchmarks/bench_monitor.py --series 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from counterplan.cycle import MonitorOptions
+from counterplan.cycle.multistate import CHANGES, run
+
+KINDS = {"steady": ("steady", 0.0), "step 1σ": ("step", 1.0), "step 2σ": ("step", 2.0),
+         "step 3σ": ("step", 3.0), "slope 0.25σ": ("slope", 0.25),
+         "outlier 5σ": ("outlier", 5.0)}
+
+
+@dataclass(frozen=True)
+class Setup:
+    series: int
+    length: int
+    change: int
+    warmup: int
+    seed: int
+
+
+def make_series(kind: str, size: float, s: Setup, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    sd = rng.uniform(0.02, 0.1, (s.series, 1))
+    y = 1 + sd * rng.standard_normal((s.series, s.length))
+    sign = rng.choice([-1.0, 1.0], (s.series, 1))
+    after = np.arange(s.length)[None, :] - s.change
+    if kind == "step":
+        y += sign * size * sd * (after >= 0)
+    elif kind == "slope":
+        y += sign * size * sd * np.maximum(after + 1, 0)
+    elif kind == "outlier":
+        y[:, s.change] += sign[:, 0] * size * sd[:, 0]
+    return y
+
+
+# -- the methods: each returns alarms (n × T) and, where it names them, kinds --
+
+def harrison_stevens(y: np.ndarray, s: Setup) -> tuple[np.ndarray, np.ndarray | None]:
+    threshold = MonitorOptions().threshold
+    f = run(y)
+    changes = f.lagged[:, :, :, 1:]  # (n, T, lag, kind): P(change at the lag-th report back)
+    n, T = changes.shape[:2]
+    flat = changes.reshape(n, T, -1)
+    best = flat.argmax(axis=2)
+    alarms = flat.max(axis=2) > threshold
+    lag, named = np.divmod(best, 3)
+    # the kind named once the window's later reports are in: the revised view
+    # of the report the alarm is about
+    about = np.clip(np.arange(T)[None, :] - lag, 0, T - 1)
+    revised = np.argmax(f.revised[:, :, 1:], axis=2)
+    return alarms, np.stack([named, np.take_along_axis(revised, about, axis=1)])
+
+
+def _standardised(y: np.ndarray, s: Setup) -> np.ndarray:
+    head = y[:, :s.warmup]
+    return (y - head.mean(axis=1, keepdims=True)) / head.std(axis=1, ddof=1, keepdims=True)
+
+
+def cusum(y: np.ndarray, s: Setup, k: float = 0.5, h: float = 5.0
+          ) -> tuple[np.ndarray, None]:
+    z = _standardised(y, s)
+    up = np.zeros(len(y))
+    down = np.zeros(len(y))
+    alarms = np.zeros(y.shape, dtype=bool)
+    for t in range(s.warmup, y.shape[1]):
+        up = np.maximum(0, up + z[:, t] - k)
+        down = np.maximum(0, down - z[:, t] - k)
+        alarms[:, t] = (up > h) | (down > h)
+        up[alarms[:, t]] = 0
+        down[alarms[:, t]] = 0
+    return alarms, None
+
+
+def page_hinkley(y: np.ndarray, s: Setup) -> tuple[np.ndarray, None]:
+    from river.drift import PageHinkley
+
+    z = _standardised(y, s)
+    alarms = np.zeros(y.shape, dtype=bool)
+    for i in range(len(y)):
+        detector = PageHinkley(min_instances=s.warmup, delta=0.5, threshold=5.0, mode="both")
+        for t in range(y.shape[1]):
+            detector.update(float(z[i, t]))
+            alarms[i, t] = detector.drift_detected
+    return alarms, None
+
+
+def llt_zscore(y: np.ndarray, s: Setup, limit: float = 3.0) -> tuple[np.ndarray, None]:
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+    alarms = np.zeros(y.shape, dtype=bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(len(y)):
+            fitted = UnobservedComponents(y[i, :s.warmup], "local linear trend").fit(
+                disp=False, maxiter=200)
+            whole = UnobservedComponents(y[i], "local linear trend").filter(fitted.params)
+            z = whole.filter_results.standardized_forecasts_error[0]
+            alarms[i] = np.abs(np.nan_to_num(z)) > limit
+    return alarms, None
+
+
+METHODS: dict[str, Callable[[np.ndarray, Setup], tuple[np.ndarray, np.ndarray | None]]] = {
+    "Harrison–Stevens": harrison_stevens, "CUSUM": cusum, "Page–Hinkley": page_hinkley,
+    "LLT z-score": llt_zscore,
+}
+
+
+def score(name: str, kind: str, size: float, alarms: np.ndarray, kinds: np.ndarray | None,
+          s: Setup) -> dict[str, object]:
+    alarms = alarms.copy()
+    alarms[:, :s.warmup] = False
+    if kind == "steady":
+        onsets = alarms[:, s.warmup:] & ~np.roll(alarms, 1, axis=1)[:, s.warmup:]
+        return {"false alarms /100": 100 * onsets.sum() / onsets.size,
+                "steady runs without alarm": (~alarms.any(axis=1)).mean()}
+    window = 2 if kind == "outlier" else 10
+    post = alarms[:, s.change:s.change + window]
+    detected = post.any(axis=1)
+    delay = post.argmax(axis=1)
+    row: dict[str, object] = {"detected": detected.mean(),
+                              "within 3": (detected & (delay < 3)).mean(),
+                              "median delay": float(np.median(delay[detected]))
+                              if detected.any() else np.nan}
+    if kinds is not None and detected.any():
+        at = s.change + delay[detected]
+        truth = CHANGES.index(kind)
+        rows = np.flatnonzero(detected)
+        row["kind right at alarm"] = (kinds[0][rows, at] == truth).mean()
+        row["kind right, revised"] = (kinds[1][rows, at] == truth).mean()
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--series", type=int, default=1000)
+    parser.add_argument("--length", type=int, default=40)
+    parser.add_argument("--change", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--methods", default=",".join(METHODS))
+    args = parser.parse_args()
+    s = Setup(args.series, args.length, args.change, args.warmup, args.seed)
+    rows = []
+    for k, (label, (kind, size)) in enumerate(KINDS.items()):
+        y = make_series(kind, size, s, s.seed * 100 + k)
+        for name in args.methods.split(","):
+            start = time.perf_counter()
+            alarms, kinds = METHODS[name](y, s)
+            seconds = time.perf_counter() - start
+            rows.append({"method": name, "series": label, **score(name, kind, size, alarms,
+                                                                     kinds, s),
+                         "seconds": round(seconds, 2)})
+            print(rows[-1], flush=True)
+    table = pd.DataFrame(rows)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(table.to_markdown(index=False, floatfmt=".3g") if _has_tabulate() else "")
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    main()
