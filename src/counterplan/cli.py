@@ -32,6 +32,7 @@ sentence short enough for the command list.
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -517,7 +518,9 @@ def example(
 
     if name == "list":
         for n in examples.names():
-            typer.echo(f"{n}\n    {examples.describe(n)}")
+            typer.echo(n)
+            typer.echo(textwrap.fill(examples.describe(n), 79, initial_indent="    ",
+                                     subsequent_indent="    ", break_on_hyphens=False))
         return
     if folder is None:
         raise CounterplanError(f"say where to write it: counterplan example {name} FOLDER")
