@@ -261,3 +261,17 @@ def test_a_choice_of_techniques_points_to_solve(tmp_path: Path) -> None:
     out = run("balance", tmp_path / "k", "--out", tmp_path / "o")
     assert out.returncode == 1
     assert "counterplan solve" in out.stderr
+
+
+def test_serve_on_a_busy_port_says_so_before_announcing_itself(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = run("serve", "--port", port, "--db", f"sqlite:///{tmp_path}/web.db")
+    assert out.returncode == 1, out.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "--port" in out.stderr
+    assert "counterplan on http" not in out.stdout
+    assert "Traceback" not in out.stderr

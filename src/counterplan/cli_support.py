@@ -209,3 +209,24 @@ class Console:
             raise
         if not self.quiet:
             typer.echo(f" {time.perf_counter() - start:.2f} s", err=True)
+
+
+def refuse_busy_port(host: str, port: int) -> None:
+    """Raise before a server announces itself on an address it cannot have."""
+    import socket
+
+    from counterplan.errors import CounterplanError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise CounterplanError(f"cannot listen on {host}: {exc.strerror}; give an address "
+                               "such as 127.0.0.1 with --host") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CounterplanError(f"cannot listen on {host}:{port}: {exc.strerror} (another "
+                                   "server?); choose another port with --port") from None

@@ -42,8 +42,10 @@ def serve(db: Db = DEFAULT_URL,
     """Run the web application (FastAPI on uvicorn)."""
     import uvicorn
 
+    from counterplan.cli_support import refuse_busy_port
     from counterplan.web.app import Settings, create_app
 
+    refuse_busy_port(host, port)
     if demo and db == DEFAULT_URL:
         db = "sqlite:///counterplan-demo.db"
     app = create_app(Settings(db_url=db, secure_cookies=secure_cookies, workers=workers))
