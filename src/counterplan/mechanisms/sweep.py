@@ -172,26 +172,71 @@ def run_on(client: Any, todo: list[dict[str, Any]], out: Path, timeout: float,
 
 def _submit(client: Any, todo: list[dict[str, Any]], runs_dir: Path, timeout: float,
             say: Callable[[str], None]) -> tuple[int, int]:
-    from distributed import as_completed
+    """Submit every run; record each as it finishes.  Workers run one task at
+    a time and start a run when another finishes, so when nothing finishes
+    for ``timeout`` seconds every run in progress has run at least that long:
+    those are recorded as failed, the workers restarted (the only way to stop
+    them), and the runs not yet done submitted again."""
+    from distributed import wait
 
-    futures = {client.submit(execute, run, key=f"run-{run_hash(run)}", pure=False): run
-               for run in todo}
-    done = failed = 0
-    deadline = time.monotonic() + timeout * max(1, len(todo))
-    pending = as_completed(list(futures), with_results=False)
-    for future in pending:
-        run = futures[future]
-        try:
-            row = future.result(timeout=max(1.0, deadline - time.monotonic()))
-        except Exception as exc:
-            row = {"hash": run_hash(run), **_flat(run), "status": "failed",
-                   "error": f"{type(exc).__name__}: {exc}", "run_seconds": float("nan")}
-        _write_row(row, runs_dir / f"{row['hash']}.parquet")
-        done += 1
-        failed += row["status"] != "ok"
-        say(f"[{done}/{len(todo)}] {row['mechanism']} {row['hash']}: {row['status']}"
-            + (f" ({row['error']})" if row["status"] != "ok" else ""))
-    return done, failed
+    client.run(_warm)  # imports are not a run's time
+    count = {"done": 0, "failed": 0}
+    remaining = list(todo)
+    while remaining:
+        futures = {client.submit(execute, run, key=f"run-{run_hash(run)}", pure=False): run
+                   for run in remaining}
+        pending = set(futures)
+        while pending:
+            try:
+                finished, pending = wait(pending, timeout=timeout,
+                                         return_when="FIRST_COMPLETED")
+            except TimeoutError:  # nothing finished for `timeout` seconds
+                break
+            for future in finished:
+                _record(future, futures[future], runs_dir, len(todo), count, say)
+        if not pending:
+            break
+        running = {key for keys in client.run(_executing).values() for key in keys}
+        stuck = [f for f in pending if f.key in running] or list(pending)
+        for future in stuck:
+            row = _failed(futures[future], f"TimeoutError: the run took over {timeout:g} s")
+            _store(row, runs_dir, len(todo), count, say)
+        client.restart()
+        done_keys = {f.key for f in stuck}
+        remaining = [futures[f] for f in pending if f.key not in done_keys]
+    return count["done"], count["failed"]
+
+
+def _executing(dask_worker: Any) -> list[str]:
+    """The keys a worker is executing now (not those queued on it)."""
+    return [str(task.key) for task in dask_worker.state.executing]
+
+
+def _warm() -> None:
+    import counterplan.mechanisms.registry  # noqa: F401
+
+
+def _failed(run: dict[str, Any], error: str) -> dict[str, Any]:
+    return {"hash": run_hash(run), **_flat(run), "status": "failed", "error": error,
+            "run_seconds": float("nan")}
+
+
+def _record(future: Any, run: dict[str, Any], runs_dir: Path, total: int,
+            count: dict[str, int], say: Callable[[str], None]) -> None:
+    try:
+        row = future.result()
+    except Exception as exc:  # a worker killed (memory), lost: recorded, never raised
+        row = _failed(run, f"{type(exc).__name__}: {exc}")
+    _store(row, runs_dir, total, count, say)
+
+
+def _store(row: dict[str, Any], runs_dir: Path, total: int, count: dict[str, int],
+           say: Callable[[str], None]) -> None:
+    _write_row(row, runs_dir / f"{row['hash']}.parquet")
+    count["done"] += 1
+    count["failed"] += row["status"] != "ok"
+    say(f"[{count['done']}/{total}] {row['mechanism']} {row['hash']}: {row['status']}"
+        + (f" ({row['error']})" if row["status"] != "ok" else ""))
 
 
 def _write_row(row: dict[str, Any], file: Path) -> None:
