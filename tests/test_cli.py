@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import re
 import subprocess
 import sys
@@ -17,6 +20,33 @@ HEAVY = ("numpy", "pandas", "scipy", "pyarrow", "highspy", "sqlalchemy", "fastap
 
 
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The command line through its entry point ``main``, in this process: the
+    code a user runs, without starting Python and importing numpy and pandas
+    again for every command (3 s a command on a busy machine).  The tests of
+    what only a process shows (start-up, Ctrl-C, the solver's own output)
+    use :func:`run_process`."""
+    from counterplan.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    argv, here, code = sys.argv, os.getcwd(), 0
+    sys.argv = ["counterplan", *map(str, args)]
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    finally:
+        sys.argv = argv
+        os.chdir(here)
+    return subprocess.CompletedProcess(sys.argv, code, out.getvalue(), err.getvalue())
+
+
+def run_process(*args: str | Path, cwd: Path | None = None
+                ) -> subprocess.CompletedProcess[str]:
+    """The command line as a user starts it: a new process."""
     return subprocess.run([sys.executable, "-m", "counterplan.cli", *map(str, args)],
                           capture_output=True, text=True, timeout=120, cwd=cwd)
 
@@ -24,7 +54,7 @@ def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProce
 def test_version_needs_no_command() -> None:
     from counterplan import __version__
 
-    out = run("--version")
+    out = run_process("--version")
     assert out.returncode == 0, out.stderr
     assert out.stdout == f"counterplan {__version__}\n"
 
@@ -92,8 +122,8 @@ def test_example_list_names_every_example() -> None:
 
 
 def test_the_readme_quickstart_on_brazil(tmp_path: Path) -> None:
-    assert run("example", "brazil-2021", tmp_path / "br").returncode == 0
-    out = run("balance", tmp_path / "br", "--out", tmp_path / "br-plan")
+    assert run_process("example", "brazil-2021", tmp_path / "br").returncode == 0
+    out = run_process("balance", tmp_path / "br", "--out", tmp_path / "br-plan")
     assert out.returncode == 0, out.stderr
     assert "balanced" in out.stdout
     activity = pd.read_csv(tmp_path / "br-plan" / "activity.csv")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from counterplan.schema import TABLES
+from test_cli import run
 
 DOCS = Path(__file__).parent.parent / "docs"
 
@@ -59,8 +60,9 @@ def test_console_examples_print_exactly_what_is_shown(doc: str, tmp_path: Path) 
     for command, expected in steps:
         argv = command.split()
         if argv[0] == "counterplan":
-            argv = [sys.executable, "-m", "counterplan.cli", *argv[1:]]
-        out = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+            out = run(*argv[1:], cwd=tmp_path)
+        else:
+            out = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, f"{command}: {out.stderr}"
         actual = [line.rstrip() for line in out.stdout.splitlines()]
         assert matches(expected, actual), (
@@ -146,8 +148,7 @@ def test_the_readme_library_example_prints_labelled_results(tmp_path: Path) -> N
     text = (DOCS.parent / "README.md").read_text(encoding="utf-8")
     (code,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     for name, folder in (("brazil-2021", "br"), ("brazil-five-year", "b5")):
-        subprocess.run([sys.executable, "-m", "counterplan.cli", "example", name, folder],
-                       cwd=tmp_path, check=True, capture_output=True)
+        assert run("example", name, folder, cwd=tmp_path).returncode == 0
     out = _exec_python_block(code, "README.md", tmp_path)
     assert "Empty DataFrame" in out  # no deficits
     assert "Name: labour" in out
@@ -164,7 +165,6 @@ def test_the_readme_quickstart_commands_run(tmp_path: Path) -> None:
     text = (DOCS.parent / "README.md").read_text(encoding="utf-8")
     quickstart = re.findall(r"```sh\npip install \. && (counterplan .*?)\n```", text)[0]
     for command in quickstart.split(" && "):
-        argv = [sys.executable, "-m", "counterplan.cli", *command.split()[1:]]
-        done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        done = run(*command.split()[1:], cwd=tmp_path)
         assert done.returncode == 0, f"{command}: {done.stderr}"
     assert "balanced" in done.stdout

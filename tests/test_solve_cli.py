@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from test_cli import run
+from test_cli import run, run_process
 
 
 def test_solve_writes_the_solved_plan_folder(tmp_path: Path) -> None:
@@ -138,12 +138,13 @@ def test_ctrl_c_stops_a_long_solve_and_writes_nothing(long_plan: Path, algorithm
 def test_the_solver_log_only_with_verbose_and_without_warnings(solved: Path) -> None:
     """HiGHS has nothing to warn about on Kantorovich's LP (no integrality
     array is passed), and its log is shown only when asked for."""
-    out = run("solve", solved / "k", "--out", solved / "again", "--algorithm", "simplex")
+    out = run_process("solve", solved / "k", "--out", solved / "again", "--algorithm",
+                      "simplex")
     assert out.returncode == 0, out.stderr
     assert "HiGHS" not in out.stdout and "Running HiGHS" not in out.stderr
     assert "solved by HiGHS" in out.stderr
-    out = run("solve", solved / "k", "--out", solved / "again", "--algorithm", "simplex",
-              "--verbose")
+    out = run_process("solve", solved / "k", "--out", solved / "again", "--algorithm",
+                      "simplex", "--verbose")
     assert out.returncode == 0, out.stderr
     assert "Model status        : Optimal" in out.stdout
     assert "WARNING" not in out.stdout + out.stderr
