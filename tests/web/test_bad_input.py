@@ -107,3 +107,76 @@ def test_a_tampered_plan_name_reveals_nothing(web: Web) -> None:
     assert a.status_code == b.status_code == 404
     assert a.json()["error"].replace("no-such-plan", "X") == \
         b.json()["error"].replace("secret", "X")
+
+
+def test_numbers_far_beyond_the_plan_are_refused(web: Web) -> None:
+    """A report of 1e308 once topped the ranking; it and its kin are refused,
+    saying the plan's scale."""
+    delegate = web.as_("agro-delegate")
+    levels = delegate.get(f"{PLAN}/units/agro").json()["activity"]
+    most = max(r["level"] for r in levels if r["technique"] == "livestock")
+    for activity in (1e308, most * 101):
+        _refused(web, lambda a=activity: delegate.post(f"{PLAN}/units/agro/reports", json={
+            "technique": "livestock", "period": "2026", "activity": a}),
+            422, "more than 100 times", "livestock", "slip")
+    kept = delegate.post(f"{PLAN}/units/agro/reports", json={
+        "technique": "livestock", "period": "2026", "activity": most * 2})
+    assert kept.status_code == 201  # twice the plan is a report, not a slip
+    for body in ({"kind": "pledge", "technique": "livestock", "period": "2027",
+                  "value": "1e308"},
+                 {"kind": "capacity", "item": "labour", "period": "2027", "value": "1e20"},
+                 {"kind": "norm", "technique": "livestock", "item": "labour",
+                  "value": "-1e15"}):
+        _refused(web, lambda b=body: delegate.post(f"{PLAN}/units/agro/proposals", json=b),
+                 422, "far beyond the plan's scale", f"{body['kind']} ")
+    ranking = delegate.get(f"{PLAN}/fulfilment").json()["by_fulfilment"]
+    planned = next(r["level"] for r in levels
+                   if r["technique"] == "livestock" and r["period"] == "2026")
+    assert ranking[0]["fulfilment"] == pytest.approx(most * 2 / planned)
+
+
+def test_an_upload_holds_a_bounded_number_of_counterplans(web: Web) -> None:
+    delegate = web.as_("agro-delegate")
+    rows = "".join(f"c{k},capacity,labour,2027,1\n" for k in range(101))
+    _refused(web, lambda: delegate.post(f"{PLAN}/units/agro/proposals/upload", files={
+        "file": ("many.csv", b"id,kind,item,period,value\n" + rows.encode(), "text/csv")}),
+        413, "many.csv", "101 counter-plans", "at most 100")
+
+
+def test_a_semicolon_file_is_told_about_its_separator(web: Web) -> None:
+    delegate = web.as_("agro-delegate")
+    _refused(web, lambda: delegate.post(f"{PLAN}/units/agro/proposals/upload", files={
+        "file": ("excel.csv", b"id;kind;item;period;value\nx;capacity;labour;2027;5\n",
+                 "text/csv")}), 422, "excel.csv", "separated by semicolons", "commas")
+
+
+def test_a_nul_character_is_refused_at_the_door(web: Web) -> None:
+    delegate = web.as_("agro-delegate")
+    _refused(web, lambda: delegate.post(f"{PLAN}/units/agro/proposals", json={
+        "kind": "capacity", "item": "labour", "period": "2027", "value": "5",
+        "note": "a\x00b"}), 422, "NUL")
+    _refused(web, lambda: delegate.post(f"{PLAN}/units/agro/proposals/upload", files={
+        "file": ("nul.csv", b"id,kind,item,period,value,note\nx,capacity,labour,2027,5,a\x00\n",
+                 "text/csv")}), 422, "nul.csv", "NUL")
+    assert delegate.get("/api/plans/bra%00zil").status_code == 404
+
+
+def test_long_lists_come_in_pages(web: Web) -> None:
+    delegate = web.as_("agro-delegate")
+    rows = "".join(f"c{k},capacity,labour,2027,{k + 1}\n" for k in range(60))
+    made = delegate.post(f"{PLAN}/units/agro/proposals/upload", files={
+        "file": ("sixty.csv", b"id,kind,item,period,value\n" + rows.encode(), "text/csv")})
+    assert made.status_code == 201 and len(made.json()) == 60
+    first = delegate.get(f"{PLAN}/units/agro/proposals")
+    second = delegate.get(f"{PLAN}/units/agro/proposals?page=2")
+    assert first.headers["x-total-count"] == "60" and first.headers["x-pages"] == "2"
+    assert len(first.json()) == 50 and len(second.json()) == 10
+    assert {p["id"] for p in first.json()}.isdisjoint(p["id"] for p in second.json())
+    page = delegate.get("/plans/brazil/units/agro?page=2", headers={"Accept": "text/html"})
+    assert "page 2 of 2" in page.text and "‹ newer" in page.text
+    # an upload's verdicts are shown in the file's order
+    ids = [p["id"] for p in made.json()]
+    assert ids == sorted(ids)
+    shown = delegate.get(f"/plans/brazil/units/agro?made={','.join(map(str, ids))}")
+    order = [int(m) for m in __import__("re").findall(r'Your proposal #(\d+)', shown.text)]
+    assert order == ids

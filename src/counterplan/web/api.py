@@ -22,6 +22,8 @@ from counterplan.web.requests import (
     MAX_ID,
     AppState,
     Id,
+    PageNumber,
+    paged,
     read_upload,
     set_session_cookie,
     state_of,
@@ -172,9 +174,10 @@ def open_round(plan: str, who: Writer, state: AppState) -> dict[str, Any]:
 
 
 @router.get("/plans/{plan}/rounds/{number}/submitted")
-def submitted(plan: str, number: Id, who: Reader, state: AppState) -> list[dict[str, Any]]:
+def submitted(plan: str, number: Id, who: Reader, state: AppState, response: Response,
+              page: PageNumber = 1) -> list[dict[str, Any]]:
     with state.tx() as db:
-        return rounds.submitted(db, actor(db, who.user, plan), number)
+        return paged(rounds.submitted(db, actor(db, who.user, plan), number), page, response)
 
 
 @router.post("/plans/{plan}/rounds/{number}/reconcile")
@@ -184,9 +187,10 @@ def reconcile(plan: str, number: Id, who: Writer, state: AppState) -> dict[str, 
 
 
 @router.get("/plans/{plan}/rounds/{number}/outcomes")
-def outcomes(plan: str, number: Id, who: Reader, state: AppState) -> list[dict[str, Any]]:
+def outcomes(plan: str, number: Id, who: Reader, state: AppState, response: Response,
+             page: PageNumber = 1) -> list[dict[str, Any]]:
     with state.tx() as db:
-        return rounds.outcomes(db, actor(db, who.user, plan), number)
+        return paged(rounds.outcomes(db, actor(db, who.user, plan), number), page, response)
 
 
 @router.get("/plans/{plan}/units/{unit}")
@@ -229,10 +233,13 @@ async def propose_file(plan: str, unit: str, request: Request, who: Writer,
     return await run_in_threadpool(judge)
 
 
-@router.get("/plans/{plan}/units/{unit}/proposals")
-def proposals(plan: str, unit: str, who: Reader, state: AppState) -> list[dict[str, Any]]:
+@router.get("/plans/{plan}/units/{unit}/proposals",
+            summary="The unit's proposals, newest first, 50 a page")
+def proposals(plan: str, unit: str, who: Reader, state: AppState, response: Response,
+              page: PageNumber = 1) -> list[dict[str, Any]]:
     with state.tx() as db:
-        return rounds.unit_proposals(db, actor(db, who.user, plan), unit)
+        return paged(rounds.unit_proposals(db, actor(db, who.user, plan), unit), page,
+                     response)
 
 
 @router.post("/plans/{plan}/proposals/{proposal}/submit")

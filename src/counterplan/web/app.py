@@ -51,7 +51,7 @@ def create_app(settings: Settings = DEFAULTS, engine: Engine | None = None) -> F
                               "state-changing calls need the X-CSRF-Token header that "
                               "POST /api/login returns.")
     app.state.counterplan = state
-    app.add_middleware(Guard, settings=settings)
+    app.add_middleware(Guard, settings=settings, refuse=_refusal)
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> Response:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,12 +34,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from counterplan.web import db as database
 from counterplan.web.auth import SESSION_COOKIE, SESSION_DAYS
 from counterplan.web.rights import Refused
+from counterplan.web.services.limits import page_of
 from counterplan.web.store import VersionCache
 
-#: Ids are 64-bit signed integers in both databases.
-MAX_ID = 2**63 - 1
-#: An id in a path: one past the databases' range names nothing (404).
+#: Ids and numbers are INTEGER columns: 32-bit signed in PostgreSQL.
+MAX_ID = 2**31 - 1
+#: An id in a path: one past the databases' range (2³¹ or 2⁶³ alike) names nothing (404).
 Id = Annotated[int, Path(ge=0, le=MAX_ID)]
+#: The page of a long list (from 1).
+PageNumber = Annotated[int, Query(ge=1, le=MAX_ID, description="page of the list, from 1")]
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,15 @@ def set_session_cookie(response: Response, token: str, secure: bool) -> None:
                         samesite="lax", secure=secure, path="/")
 
 
+def paged(rows: list[dict[str, Any]], page: int, response: Response) -> list[dict[str, Any]]:
+    """Page ``page`` of ``rows``; the headers X-Total-Count and X-Pages say
+    how many rows and pages there are."""
+    shown, pages = page_of(rows, page)
+    response.headers["X-Total-Count"] = str(len(rows))
+    response.headers["X-Pages"] = str(pages)
+    return shown
+
+
 def problems_of(exc: RequestValidationError) -> Refused:
     """A malformed request as a refusal.  A path that does not parse (a
     word where an id goes, an id past 2⁶³) names nothing: 404."""
@@ -97,23 +109,36 @@ def problems_of(exc: RequestValidationError) -> Refused:
 
 # -- how much a request may carry -----------------------------------------------------
 
-class TooLarge(HTTPException):
-    """A request body past its limit (an HTTPException, so that FastAPI
-    passes it on unchanged to the app's refusal handler)."""
+class Stop(HTTPException):
+    """A request refused while its body streams in (an HTTPException, so that
+    FastAPI passes it on unchanged to the app's refusal handler)."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request is larger than {limit / 2**20:.1f} MiB, the most "
-                              "this server takes here: send a smaller file")
+
+def too_large(limit: int) -> Refused:
+    return Refused(413, f"the request is larger than {limit / 2**20:.1f} MiB, the most this "
+                        "server takes here: send a smaller file")
+
+
+NUL = Refused(422, "the request contains a NUL character (code 0), which no text here may "
+                   "hold: remove it and send again; nothing was changed")
+#: A NUL in a JSON or form body, as it is written there.
+NUL_MARKS = (b"\\u0000", b"%00", b"\x00")
 
 
 def body_limit(settings: Settings, path: str) -> int:
     return settings.max_upload if path.endswith("/upload") else settings.max_request
 
 
+Refuse = Callable[[Request, Refused], Response]
+
+
 class Guard:
-    """ASGI middleware: counts every request body as it streams in and stops
-    at its limit (a declared Content-Length past it is refused before
-    anything is read), and adds the security headers to every response."""
+    """ASGI middleware at the door of every request: it counts the body as
+    it streams in and stops it at its limit (a declared Content-Length past
+    the limit is refused before anything is read); it refuses a NUL
+    character in the path, the query or a JSON or form body (PostgreSQL
+    text cannot hold one); and it adds the security headers to every
+    response.  ``refuse`` renders a refusal (the error page or JSON)."""
 
     HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                (b"referrer-policy", b"same-origin"),
@@ -121,23 +146,13 @@ class Guard:
                 b"default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' "
                 b"'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"))
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app, self.settings = app, settings
+    def __init__(self, app: ASGIApp, settings: Settings, refuse: Refuse) -> None:
+        self.app, self.settings, self.refuse = app, settings, refuse
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = body_limit(self.settings, scope["path"])
-        read = 0
-
-        async def counted() -> Message:
-            nonlocal read
-            message = await receive()
-            read += len(message.get("body", b""))
-            if read > limit:
-                raise TooLarge(limit)
-            return message
 
         async def secured(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -146,13 +161,40 @@ class Guard:
                                       *(h for h in self.HEADERS if h[0] not in present)]
             await send(message)
 
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > limit:
-            async def nothing() -> Message:
-                raise TooLarge(limit)
-            await self.app(scope, nothing, secured)
+        limit = body_limit(self.settings, scope["path"])
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"")
+        refusal = None
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            refusal = Refused(404, NUL.message) if "\x00" in scope["path"] else NUL
+        elif declared.isdigit() and int(declared) > limit:
+            refusal = too_large(limit)
+        if refusal is not None:
+            await self.refuse(Request(scope, receive), refusal)(scope, receive, secured)
             return
-        await self.app(scope, counted, secured)
+        text = headers.get(b"content-type", b"").split(b";")[0].strip() in (
+            b"application/json", b"application/x-www-form-urlencoded")
+        await self.app(scope, _checked(receive, limit, text), secured)
+
+
+def _checked(receive: Receive, limit: int, text: bool) -> Receive:
+    """``receive``, counting the body against ``limit`` and, for a ``text``
+    body, looking for NUL (across the chunks' edges too)."""
+    read, tail = 0, b""
+
+    async def checked() -> Message:
+        nonlocal read, tail
+        message = await receive()
+        chunk = message.get("body", b"")
+        read += len(chunk)
+        if read > limit:
+            refusal = too_large(limit)
+            raise Stop(refusal.status, refusal.message)
+        if text and any(mark in tail + chunk for mark in NUL_MARKS):
+            raise Stop(NUL.status, NUL.message)
+        tail = (tail + chunk)[-8:]
+        return message
+    return checked
 
 
 # -- uploads --------------------------------------------------------------------------

@@ -4,7 +4,6 @@ and the number format."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,31 +16,11 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from counterplan.web.auth import SESSION_COOKIE, Caller, caller_of, same
+from counterplan.web.numbers import amount, number, percent
 from counterplan.web.requests import AppState, Upload, problems_of, read_upload, state_of
 from counterplan.web.rights import Refused
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
-
-
-def number(value: object, digits: int = 4) -> str:
-    """A number for people: thousands grouped, ``digits`` significant
-    digits, scientific only when very small or very large; '—' for none."""
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
-        return "—"
-    x = float(value)
-    if not math.isfinite(x):
-        return "—"
-    if x == 0 or 1e-3 <= abs(x) < 1e12:
-        decimals = max(0, digits - 1 - math.floor(math.log10(abs(x)))) if x else 0
-        return f"{x:,.{min(decimals, 6)}f}"
-    return f"{x:.{digits - 1}e}"
-
-
-def percent(value: object) -> str:
-    if not isinstance(value, int | float) or isinstance(value, bool) or \
-            not math.isfinite(value):
-        return "—"
-    return f"{100 * value:.1f} %"
 
 
 templates = Environment(loader=FileSystemLoader(TEMPLATES),
@@ -49,6 +28,7 @@ templates = Environment(loader=FileSystemLoader(TEMPLATES),
                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 templates.filters["number"] = number
 templates.filters["percent"] = percent
+templates.filters["amount"] = amount
 #: The verdicts of the library's evaluator, in the pages' words.
 templates.globals["verdict_words"] = {"accepted": "fits the plan", "partial": "fits in part",
                                       "rejected": "does not fit"}

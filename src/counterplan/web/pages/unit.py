@@ -21,9 +21,10 @@ from counterplan.web.pages.common import (
     render,
     see_other,
 )
-from counterplan.web.requests import MAX_ID, Id, State
+from counterplan.web.requests import MAX_ID, Id, PageNumber, State
 from counterplan.web.rights import Refused, actor
 from counterplan.web.services import reports, rounds, versions, votes
+from counterplan.web.services.limits import page_of
 
 router = APIRouter(route_class=PageRoute)
 
@@ -48,12 +49,13 @@ def made_ids(made: str) -> set[int]:
 
 @router.get("/plans/{plan}/units/{unit}")
 def unit_page(plan: str, unit: str, who: Visitor, state: AppState, made: str = "",
-              done: str = "") -> Response:
-    return render("unit.html", viewer=who, **unit_context(plan, unit, who, state, made, done))
+              done: str = "", page: PageNumber = 1) -> Response:
+    return render("unit.html", viewer=who,
+                  **unit_context(plan, unit, who, state, made, done, page))
 
 
 def unit_context(plan: str, unit: str, who: Caller, state: State, made: str = "",
-                 done: str = "") -> dict[str, Any]:
+                 done: str = "", page: int = 1) -> dict[str, Any]:
     """What the unit page shows to ``who``."""
     with state.tx() as db:
         a = actor(db, who.user, plan)
@@ -63,6 +65,7 @@ def unit_context(plan: str, unit: str, who: Caller, state: State, made: str = ""
         polls = votes.polls(db, a, unit) if own else []
         round_open = rounds.current_round(db, a) is not None
     fresh = made_ids(made)
+    shown, pages = page_of(proposals, page)
     levels: dict[str, dict[str, float]] = {}
     for row in view["activity"]:
         levels.setdefault(row["technique"], {})[row["period"]] = row["level"]
@@ -71,7 +74,10 @@ def unit_context(plan: str, unit: str, who: Caller, state: State, made: str = ""
         "plan": a.plan.name, "plan_title": a.plan.title, "u": view, "own": own,
         "delegate": unit in a.delegate_of, "member": unit in a.member_of,
         "office": a.office, "round_open": round_open, "levels": levels,
-        "proposals": proposals, "fresh": [p for p in proposals if p["id"] in fresh],
+        "proposals": proposals, "proposals_page": shown, "page": min(page, pages),
+        "pages": pages,
+        # in the order they were made (the file's order for an upload)
+        "fresh": sorted((p for p in proposals if p["id"] in fresh), key=lambda p: p["id"]),
         "polls": polls, "notice": DONE.get(done, ""), "form": {}, "refusal": None,
         "charts": {"activity": charts.planned_activity(view["activity"], view["techniques"]),
                    "shares": charts.balance_shares(view["balance"]),

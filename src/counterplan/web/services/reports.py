@@ -13,7 +13,6 @@ unit ran in both.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 from counterplan.model import Economy
 from counterplan.web.models import Publication, Report, Version
 from counterplan.web.rights import Actor, Refused, need_delegate
+from counterplan.web.services.limits import check_report
 from counterplan.web.services.versions import in_force, loaded, unit_part
 from counterplan.web.store import Loaded, VersionCache
 
@@ -41,9 +41,7 @@ def report(db: Session, cache: VersionCache, a: Actor, unit: str, technique: str
     if period not in e.periods:
         raise Refused(422, f"period {period!r} is not in the plan; give one of "
                            f"{', '.join(e.periods)}")
-    if not math.isfinite(activity) or activity < 0:
-        raise Refused(422, f"activity {activity!r} is not a number >= 0; give the level the "
-                           "technique actually ran at")
+    check_report(activity, technique, loaded(db, cache, version).tables["activity"])
     row = Report(version_id=version.id, unit_id=unit, technique=technique, period=period,
                  activity=float(activity), note=note, reported_by=a.user.id)
     db.add(row)

@@ -28,6 +28,7 @@ from counterplan.web.rights import (
     need_office,
     need_unit_private,
 )
+from counterplan.web.services.limits import check_counterplans, check_upload_size
 from counterplan.web.services.versions import (
     describe,
     in_force,
@@ -41,7 +42,6 @@ from counterplan.web.store import VersionCache
 
 #: What the reconciliation's verdicts are called on the pages.
 OUTCOME_WORDS = {"accepted": "adopted", "partial": "scaled back", "rejected": "refused"}
-MAX_ROWS = 1000
 
 
 def open_round(db: Session, a: Actor) -> dict[str, Any]:
@@ -119,14 +119,18 @@ def form_rows(unit: str, kind: str, technique: str, item: str, period: str, valu
 
 def upload_rows(data: bytes, filename: str, unit: str) -> pd.DataFrame:
     """The counter-plan table of an uploaded CSV; every row must be the unit's."""
+    if b"\x00" in data:
+        raise Refused(422, f"{filename}: cannot be read as CSV: it contains a NUL "
+                           "character (code 0), which is not text; save it as UTF-8 CSV")
     try:
         frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False,
                             encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise Refused(422, f"{filename}: cannot be read as CSV ({exc}); save it as UTF-8 CSV "
                            f"with the header {','.join(COLUMNS)}") from None
-    if len(frame) > MAX_ROWS:
-        raise Refused(413, f"{filename}: {len(frame)} rows; give at most {MAX_ROWS} per upload")
+    _check_delimiter(frame, filename)
+    ids = frame["id"].astype(str).str.strip().nunique() if "id" in frame.columns else 0
+    check_upload_size(len(frame), ids, filename)
     if "unit_id" not in frame.columns:
         frame["unit_id"] = unit
     other = frame["unit_id"].astype(str).str.strip().isin(["", unit])
@@ -136,6 +140,18 @@ def upload_rows(data: bytes, filename: str, unit: str) -> pd.DataFrame:
                            f"your unit {unit!r}; a unit proposes only for itself")
     frame["unit_id"] = unit
     return frame
+
+
+def _check_delimiter(frame: pd.DataFrame, filename: str) -> None:
+    """A file saved with semicolons (or tabs) reads as one column: say so."""
+    if len(frame.columns) != 1:
+        return
+    header = str(frame.columns[0])
+    for mark, name in ((";", "semicolons"), ("\t", "tabs")):
+        if mark in header:
+            raise Refused(422, f"{filename}: its columns are separated by {name} "
+                               f"({header[:60]!r}); save it as CSV with commas "
+                               f"(header {','.join(COLUMNS)})")
 
 
 Transaction = Callable[[], AbstractContextManager[Session]]
@@ -160,6 +176,7 @@ def propose(tx: Transaction, cache: VersionCache, user: User, plan_name: str, un
         problems.raise_if_errors()
     except CounterplanError as exc:
         raise refused_input(exc) from None
+    check_counterplans(plans, got.economy, got.tables["activity"])
     with got.evaluator() as judge:
         judged = [judge.judge(p)[0] for p in plans]
     rows_of = {cid: group for cid, group in frame.groupby(frame["id"].astype(str).str.strip(),
