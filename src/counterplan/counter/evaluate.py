@@ -12,7 +12,7 @@ optimum unchanged.  Everything else is solved from the plan's optimal basis
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -23,13 +23,20 @@ from counterplan.counter.apply import Edit, Locator, apply_edit, compile_edit
 from counterplan.counter.io_fast import InputOutputJudge
 from counterplan.counter.proposals import CounterPlan
 from counterplan.counter.reasons import Context, gain_reason, pays_reason, shortfall_reason
-from counterplan.counter.session import WarmPlan
+from counterplan.counter.session import WarmFirstOrder, WarmPlan
 from counterplan.model import Economy
 from counterplan.plan import PlanOptions
 from counterplan.plan import solve as solve_plan
 from counterplan.plan.build import INF, LP
-from counterplan.plan.highs import Solution, Status, run_highs
+from counterplan.plan.highs import (
+    Solution,
+    SolverOptions,
+    Status,
+    choose_algorithm,
+    run_highs,
+)
 from counterplan.plan.objectives import build_lp
+from counterplan.plan.scaling import reference_activity
 
 FloatArray = NDArray[np.float64]
 TOL = 1e-9
@@ -56,20 +63,24 @@ class Evaluator:
                             else self.options.resources)
         self.lp = build_lp(economy, self.kind, self.options.harmony, self.weights)
         self.at = Locator(economy, self.lp, self.weights)
-        self.counts = {"valuations": 0, "closed form": 0, "warm simplex": 0}
+        self.counts = {"valuations": 0, "closed form": 0, "warm simplex": 0, "warm pdhg": 0}
+        self.first_order = choose_algorithm(self.lp, self.options.solver.algorithm) == "pdhg"
         # as in solve(): the closed form unless an algorithm is asked for by name
         closed = self.options.solver.algorithm == "auto" and \
             InputOutputJudge.applies(economy, self.kind)
         self.fast = InputOutputJudge(economy) if closed else None
-        self._warm: WarmPlan | None = None
+        self._warm: WarmPlan | WarmFirstOrder | None = None
         self.before = self.fast.ratios(self.fast.lambdas) if self.fast is not None else \
             self.fulfilment(self.warm.base)
 
     @property
-    def warm(self) -> WarmPlan:
-        """The plan held in HiGHS, made at first need (it is the costly part)."""
+    def warm(self) -> WarmPlan | WarmFirstOrder:
+        """The plan held warm (HiGHS's basis, or pdhg's point past the simplex
+        limit), made at first need (it is the costly part)."""
         if self._warm is None:
-            self._warm = WarmPlan(self.lp, self.options.solver)
+            self._warm = WarmFirstOrder(self.lp, reference_activity(self.economy, self.lp),
+                                        self.options.solver) if self.first_order else \
+                WarmPlan(self.lp, self.options.solver)
             if self._warm.base.status != Status.OPTIMAL:
                 solve_plan(self.economy, self.kind, self.options)  # raises the explanation
             self.context = Context.of(self.economy, self.lp, self._warm.base)
@@ -119,7 +130,7 @@ class Evaluator:
             self.counts["valuations"] += 1
             row.update(verdict="accepted", share=1.0, objective_after=before, reason=quick)
             return row, None
-        self.counts["warm simplex"] += 1
+        self.counts["warm pdhg" if self.first_order else "warm simplex"] += 1
         solution = warm.trial(edit)
         if solution.status == Status.OPTIMAL:
             row.update(verdict="accepted", share=1.0, objective_after=solution.objective,
@@ -140,40 +151,62 @@ class Evaluator:
         return row, self.fulfilment(partial)
 
     def largest_share(self, plan: CounterPlan, edit: Edit) -> float:
-        """The largest θ in [0, 1] at which the counter-plan fits: one LP for
-        pledges and capacity (linear in θ), bisection when norms are involved."""
+        """The largest θ in [0, 1] at which θ of the counter-plan fits: every
+        pledged activity ≥ θ × its pledge, every availability raised by θ × its
+        capacity, every norm's flow moved θ of the way to its new value.  One
+        LP for pledges and capacity (linear in θ), bisection when norms are
+        involved; a share below the solver's tolerance is none (rejected)."""
+        solver = self.options.solver
         if any(c.kind == "norm" for c in plan.changes):
+            tolerance = solver.tolerance_for(choose_algorithm(self.lp, solver.algorithm))
             lo, hi = 0.0, 1.0
-            for _ in range(30):
+            while hi - lo > tolerance / 10:  # the share to a tenth of the tolerance
                 mid = (lo + hi) / 2
                 ok = self.warm.trial(compile_edit(plan, self.at, mid)).status == Status.OPTIMAL
                 lo, hi = (mid, hi) if ok else (lo, mid)
-            return lo
-        return _share_lp(self.lp, edit)
+            share = lo
+        else:
+            exact = exact_options(self.lp, solver)
+            tolerance = exact.tolerance_for(exact.algorithm)
+            share = _share_lp(self.lp, edit, exact)
+        return share if share >= tolerance else 0.0
 
 
-def _share_lp(lp: LP, full: Edit) -> float:
-    """max θ subject to the plan's rows, with every bound the counter-plan
-    moves moved by θ of its change (pledges and capacity are linear in θ)."""
+def exact_options(lp: LP, options: SolverOptions) -> SolverOptions:
+    """The solver options for a vertex of ``lp`` (exact to the tolerance, with
+    exact duals): simplex, or the interior point method with crossover where
+    ``auto`` would choose a first-order method, whose answers are only as
+    close as its stopping rule."""
+    if options.algorithm in ("simplex", "ipm"):
+        return options
+    small = choose_algorithm(lp, "auto") == "simplex"
+    return replace(options, algorithm="simplex" if small else "ipm")
+
+
+def _share_lp(lp: LP, full: Edit, options: SolverOptions) -> float:
+    """max θ subject to the plan's rows, every pledged activity x_c ≥ θ v_c
+    (each pledge a row of its own, so two pledges of one activity both hold),
+    and every row bound the counter-plan moves (capacity) moved by θ of its
+    change; solved to a vertex (``options`` from :func:`exact_options`)."""
     base = apply_edit(lp, Edit(columns=full.columns))
-    one = apply_edit(lp, full)
+    one = apply_edit(lp, Edit(row_bounds=full.row_bounds, columns=full.columns))
     n_rows, n_cols = base.matrix.shape
     with np.errstate(invalid="ignore"):  # inf − inf where a bound is absent: not moved
         d_upper = np.nan_to_num(one.row_upper - base.row_upper, nan=0.0)
         d_lower = np.nan_to_num(one.row_lower - base.row_lower, nan=0.0)
     d_row = np.where(d_upper != 0, d_upper, d_lower)
-    moved = np.flatnonzero(one.col_lower != base.col_lower)
-    d_col = one.col_lower[moved] - base.col_lower[moved]
-    pick = sp.csc_matrix((np.ones(len(moved)), (np.arange(len(moved)), moved)),
-                         shape=(len(moved), n_cols))
-    theta = sp.csc_matrix(np.concatenate([-d_row, -d_col]).reshape(-1, 1))
+    cols = np.array([c for c, _ in full.pledges], dtype=np.int64)
+    values = np.array([v for _, v in full.pledges], dtype=float)
+    pick = sp.csc_matrix((np.ones(len(cols)), (np.arange(len(cols)), cols)),
+                         shape=(len(cols), n_cols))
+    theta = sp.csc_matrix(np.concatenate([-d_row, -values]).reshape(-1, 1))
     matrix = sp.bmat([[base.matrix, theta[:n_rows]], [pick, theta[n_rows:]]], format="csc")
     theta_lp = LP(
         matrix, np.concatenate([np.zeros(n_cols), [1.0]]),
         np.concatenate([base.col_lower, [0.0]]), np.concatenate([base.col_upper, [1.0]]),
-        np.concatenate([base.row_lower, base.col_lower[moved]]),
-        np.concatenate([base.row_upper, np.full(len(moved), INF)]), 1, lp.rows, lp.cols)
-    solution = run_highs(theta_lp)
+        np.concatenate([base.row_lower, np.zeros(len(cols))]),
+        np.concatenate([base.row_upper, np.full(len(cols), INF)]), 1, lp.rows, lp.cols)
+    solution = run_highs(theta_lp, options)
     if solution.status != Status.OPTIMAL:
         return 0.0
     return float(min(1.0, max(0.0, solution.x[-1])))

@@ -1,6 +1,13 @@
-"""A warm HiGHS model of the current plan: each counter-plan is applied in
-place, solved from the optimal basis of the plan (a few dual simplex
-iterations instead of a solve from nothing), read, and reverted."""
+"""The current plan held warm, against which each counter-plan is re-solved.
+
+- :class:`WarmPlan`, for plans the simplex method solves quickly: the plan in
+  HiGHS with its optimal basis; each counter-plan is applied in place, solved
+  from that basis (a few dual simplex iterations), read, and reverted.
+- :class:`WarmFirstOrder`, for plans past the simplex limit: each
+  counter-plan's LP is solved by the first-order solver (pdhg) starting from
+  the plan's own primal, dual and primal weight, so that a small change costs
+  a few restarts instead of a solve from nothing.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,9 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
+from numpy.typing import NDArray
 
-from counterplan.counter.apply import Edit
+from counterplan.counter.apply import Edit, apply_edit
 from counterplan.plan.build import LP
 from counterplan.plan.highs import (
     _STATUS,
@@ -20,6 +28,9 @@ from counterplan.plan.highs import (
     _new_highs,
     choose_algorithm,
 )
+from counterplan.plan.solver import resized, run_lp, start_of
+
+FloatArray = NDArray[np.float64]
 
 
 @dataclass
@@ -112,3 +123,21 @@ class WarmPlan:
         for row, lo, hi in undo.rows:
             h.changeRowBounds(row, max(lo, -inf), min(hi, inf))
         h.setBasis(self.basis)
+
+
+class WarmFirstOrder:
+    """The plan solved by pdhg; each trial starts from its primal and dual."""
+
+    def __init__(self, lp: LP, col_ref: FloatArray, options: SolverOptions | None = None):
+        self.lp, self.col_ref = lp, col_ref
+        self.options = options or SolverOptions()
+        self.base = run_lp(lp, self.options, col_ref)
+        self.start = start_of(self.base)
+
+    def trial(self, edit: Edit) -> Solution:
+        """Solve the plan with ``edit`` applied, warm from the plan's point."""
+        lp = apply_edit(self.lp, edit)
+        n_rows, n_cols = lp.matrix.shape
+        ref = np.ones(n_cols)
+        ref[:len(self.col_ref)] = self.col_ref
+        return run_lp(lp, self.options, ref, resized(self.start, n_rows, n_cols))

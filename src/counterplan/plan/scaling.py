@@ -14,9 +14,12 @@ Reference activity x̄ (columns):
   economy (column sums of A below one) like the Neumann series; it is a
   scale, not a solution, so ``SWEEPS`` sweeps are plenty;
 - investment techniques (those that add to a stock): enough to replace the
-  depreciation of the stock the reference activity needs;
+  depreciation of the stock the reference activity needs, and to build what
+  it needs beyond the starting level over the plan's periods;
 - stock levels: the larger of the starting level and what x̄ needs;
-- λ (complete sets), harmony ratios and values: 1.
+- λ (complete sets): λ̄_t = min_r R_r(t) / (u_r · x(g(t))), the complete sets
+  the resources allow with stocks aside (the per-period closed form), and
+  the activity above is scaled by it; harmony ratios and values: 1.
 
 Reference size of row i: s_i = max(|b_i|, Σ_j |a_ij| x̄_j) over its finite
 bounds b_i, the row's gross flow at the reference activity (supply plus use
@@ -48,11 +51,18 @@ def reference_activity(economy: Economy, lp: LP) -> FloatArray:
     if activity is None or economy.n_techniques == 0:
         return ref
     x = _gross_output(economy, parts)  # techniques × periods
+    lam = lp.cols.get("lambda")
+    if lam is not None:
+        sets = _complete_sets(economy, parts, x)
+        x *= sets[None, :]
+        ref[lam.slice] = sets[lam.period]
     if len(parts.stocks):
         need = parts.uses[parts.stocks] @ x  # stocks × periods
         start = economy.availability_array()[parts.stocks][:, :1]
         keep = economy.items["depreciation"].to_numpy(dtype=float)[parts.stocks]
-        x += _share_out(parts.adds[parts.stocks], need * np.maximum(keep, 0.05)[:, None])
+        growth = np.maximum(need - start, 0.0) / max(1, economy.n_periods - 1)
+        x += _share_out(parts.adds[parts.stocks],
+                        need * np.maximum(keep, 0.05)[:, None] + growth)
         if level is not None:
             levels = np.maximum(need, start)
             ref[level.slice] = _floored(levels.T.reshape(-1))
@@ -77,6 +87,18 @@ def _gross_output(economy: Economy, parts: Parts) -> FloatArray:
     for _ in range(SWEEPS):
         x = _share_out(make, use @ x + g)
     return x
+
+
+def _complete_sets(economy: Economy, parts: Parts, x: FloatArray) -> FloatArray:
+    """λ̄_t = min_r R_r(t) / (u_r · x̄(t)): how many complete sets of the
+    targets the resources allow in each period, stocks aside (the per-period
+    closed form); 1 where nothing limits them."""
+    use = parts.uses[parts.resources] @ x
+    available = economy.availability_array()[parts.resources]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(use > 0, available / np.where(use > 0, use, 1.0), np.inf)
+    sets = ratio.min(axis=0, initial=np.inf)
+    return np.where(np.isfinite(sets) & (sets > 0), sets, 1.0)
 
 
 def _share_out(make: sp.csr_matrix, need: FloatArray) -> FloatArray:

@@ -1,0 +1,184 @@
+"""The first-order solver (pdhg) against HiGHS's simplex, an independent exact
+method: objectives, valuations (dual feasibility and complementary
+slackness), infeasible and unbounded plans, warm starts, and the array
+module that lets the same code run on a GPU."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from counterplan.generate import GeneratorOptions, generate
+from counterplan.io.folder import read_folder
+from counterplan.model import Economy
+from counterplan.plan import PlanInfeasible, PlanOptions, PlanUnbounded, SolverOptions, solve
+from counterplan.plan import pdhg as pdhg_module
+from counterplan.plan.highs import run_highs
+from counterplan.plan.objectives import build_lp
+from counterplan.plan.pdhg import Settings, Start, run_pdhg
+from counterplan.plan.scaling import reference_activity, row_sizes
+from test_plan import economies
+
+TOLERANCE = 1e-5
+
+
+def _pdhg(tolerance: float = TOLERANCE, **kw: object) -> PlanOptions:
+    return PlanOptions(solver=SolverOptions(algorithm="pdhg", tolerance=tolerance,
+                                            time_limit=120, **kw))  # type: ignore[arg-type]
+
+
+def _simplex() -> PlanOptions:
+    return PlanOptions(solver=SolverOptions(algorithm="simplex"))
+
+
+def _check_optimality(economy: Economy, kind: str, tolerance: float) -> None:
+    """pdhg's point is primal feasible, its duals dual feasible and
+    complementary, row by row in plan-relative units, and its objective
+    that of the simplex method, to ``tolerance``."""
+    lp = build_lp(economy, kind)
+    exact = run_highs(lp, SolverOptions(algorithm="simplex"))
+    ref = reference_activity(economy, lp)
+    r = run_pdhg(lp, ref, Settings(tolerance, 120, 10**7, False))
+    assert r.status == "optimal"
+    scale = 1.0 + abs(exact.objective)
+    assert abs(r.objective - exact.objective) <= 20 * tolerance * scale
+    size = row_sizes(lp, ref)
+    ax = lp.matrix @ r.x
+    # primal: every row within its bounds to a fraction of its size
+    assert (ax >= lp.row_lower - 10 * tolerance * size).all()
+    assert (ax <= lp.row_upper + 10 * tolerance * size).all()
+    # dual signs (HiGHS's convention for a maximisation: y ≤ 0 on a binding lower
+    # bound); a valuation where the row is slack would be a missed complementarity
+    y = -lp.sense * r.y
+    worth = np.abs(r.y) * size  # what the row's whole size is worth
+    slack_low = (ax - lp.row_lower) / size > 1e-3
+    slack_up = (lp.row_upper - ax) / size > 1e-3
+    assert (worth[slack_low & (y > 0)] <= 20 * tolerance * scale).all()
+    assert (worth[slack_up & (y < 0)] <= 20 * tolerance * scale).all()
+    # reduced costs: a column well inside its bounds has none
+    inside = (r.x - lp.col_lower) / ref > 1e-3
+    assert (np.abs(r.reduced_cost[inside & np.isinf(lp.col_upper)] * ref[
+        inside & np.isinf(lp.col_upper)]) <= 20 * tolerance * scale).all()
+
+
+@settings(max_examples=8, deadline=None)
+@given(economies())
+def test_pdhg_agrees_with_simplex_on_economies_with_stocks(economy: Economy) -> None:
+    _check_optimality(economy, "kantorovich", TOLERANCE)
+
+
+@settings(max_examples=5, deadline=None)
+@given(economies())
+def test_pdhg_valuations_have_the_meaning_of_highs(economy: Economy) -> None:
+    """Strong duality through the valuations, as for HiGHS: the optimum is the
+    availability valued at pdhg's valuations."""
+    plan = solve(economy, options=_pdhg())
+    exact = solve(economy, options=_simplex())
+    available = economy.availability_array()
+    dual_value = float((plan.valuations["resource"] * available[economy.resources]).sum()
+                       + (plan.valuations["stock-level"] * available[economy.stocks]).sum())
+    assert plan.value == pytest.approx(exact.value, rel=1e-5, abs=1e-6)
+    assert dual_value == pytest.approx(exact.value, rel=1e-4, abs=1e-5)
+    for family in ("product", "resource", "stock-use", "stock-level"):
+        assert (plan.valuations[family] >= -1e-5 * (1 + np.abs(exact.value))).all()
+
+
+@pytest.mark.parametrize("name", ["kantorovich-1939", "brazil-five-year"])
+def test_pdhg_on_the_bundled_examples(example, name: str) -> None:
+    economy = read_folder(example(name))
+    kind = economy.objective.kind
+    _check_optimality(economy, kind, 1e-6)
+
+
+def test_pdhg_on_a_generated_plan_with_stocks_and_its_summary() -> None:
+    economy = generate(GeneratorOptions(products=60, periods=3, seed=4, stocks=True))
+    plan = solve(economy, options=_pdhg(1e-5))
+    exact = solve(economy, options=_simplex())
+    assert plan.value == pytest.approx(exact.value, rel=5e-5)
+    errors = plan.summary()["errors"]
+    assert max(errors["primal"], errors["dual"], errors["gap"]) <= 1e-5
+    assert plan.info.algorithm == "pdhg"
+
+
+def test_a_warm_start_from_the_optimum_stops_at_once() -> None:
+    economy = generate(GeneratorOptions(products=40, periods=3, seed=2, stocks=True))
+    lp = build_lp(economy, "kantorovich")
+    exact = run_highs(lp, SolverOptions(algorithm="simplex", tolerance=1e-9))
+    r = run_pdhg(lp, reference_activity(economy, lp), Settings(1e-6, 60, 10**7, False),
+                 Start(exact.x, exact.row_dual))
+    assert r.status == "optimal"
+    assert r.iterations == 0
+    cold = run_pdhg(lp, reference_activity(economy, lp), Settings(1e-6, 60, 10**7, False))
+    assert cold.iterations > 100
+
+
+def test_a_warm_start_from_a_related_plan_is_faster_than_cold() -> None:
+    economy = generate(GeneratorOptions(products=40, periods=3, seed=2, stocks=True))
+    plan = solve(economy, options=_pdhg())
+    lp = build_lp(economy, "kantorovich")
+    upper = lp.row_upper.copy()
+    resource = lp.rows.get("resource")
+    assert resource is not None
+    upper[resource.slice] *= 0.99  # 1 % less labour in every period
+    changed = type(lp)(lp.matrix, lp.cost, lp.col_lower, lp.col_upper, lp.row_lower, upper,
+                       lp.sense, lp.rows, lp.cols)
+    ref = reference_activity(economy, lp)
+    settings_ = Settings(TOLERANCE, 60, 10**7, False)
+    warm = run_pdhg(changed, ref, settings_, plan.start)
+    cold = run_pdhg(changed, ref, settings_)
+    assert warm.status == cold.status == "optimal"
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-5)
+    assert warm.objective == pytest.approx(
+        run_highs(changed, SolverOptions(algorithm="simplex")).objective, rel=1e-5)
+    assert warm.iterations < cold.iterations
+
+
+def test_pdhg_reports_an_infeasible_plan_with_the_explanation(example) -> None:
+    folder = example("textbook")
+    (folder / "availability.csv").write_text("item,period,amount\nlabour,1,400\n")
+    with pytest.raises(PlanInfeasible) as caught:
+        solve(read_folder(folder), options=_pdhg())
+    assert "sector-2 in 1: short of what the plan needs by 1053.9" in str(caught.value)
+
+
+def test_pdhg_reports_an_unbounded_plan_with_the_explanation(make_folder) -> None:
+    folder = make_folder(
+        items_csv="id,kind,unit,name,depreciation\nbread,product,,,\nair,product,,,\n"
+                  "labour,resource,,,\n",
+        techniques_csv="id\nbakery\nbreathe\n",
+        flows_csv="technique,item,amount\nbakery,bread,1\nbakery,labour,-1\nbreathe,air,1\n",
+        availability_csv="item,period,amount\nlabour,1,10\nlabour,2,10\n",
+        targets_csv="item,period,amount\nair,1,1\nair,2,1\n")
+    with pytest.raises(PlanUnbounded, match=r"unbounded in 1, 2.*air"):
+        solve(read_folder(folder), options=_pdhg())
+
+
+def test_the_cpu_runs_the_code_path_of_the_gpu(monkeypatch) -> None:
+    """Every array operation of the iteration goes through the array module:
+    with a module that records what is asked of it, the solve is the same
+    and the module is the one that did the work."""
+    used: set[str] = set()
+
+    class Recording(types.ModuleType):
+        def __getattr__(self, name: str) -> object:
+            used.add(name)
+            return getattr(np, name)
+
+    xp = Recording("xp")
+    monkeypatch.setattr(pdhg_module, "array_module", lambda device: (xp, pdhg_module.sp))
+    economy = generate(GeneratorOptions(products=30, periods=2, seed=1, stocks=True))
+    lp = build_lp(economy, "kantorovich")
+    ref = reference_activity(economy, lp)
+    r = run_pdhg(lp, ref, Settings(1e-5, 60, 10**7, False))
+    assert r.status == "optimal"
+    assert {"clip", "maximum", "minimum", "asarray", "zeros", "where"} <= used
+
+
+def test_an_unknown_device_is_a_clear_error() -> None:
+    from counterplan.errors import CounterplanError
+
+    with pytest.raises(CounterplanError, match="unknown device 'tpu'"):
+        pdhg_module.array_module("tpu")
