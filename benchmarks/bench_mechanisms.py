@@ -73,7 +73,7 @@ def harmony_gap(n: int) -> None:
         reached = {k: harmony_heuristic(economy, HarmonyHeuristicOptions(
             iterations=k, record=False)).objective for k in (100, 1000)}
         print(f"harmony heuristic at {n:,} products, seed {seed}: optimum {best:.4f}; "
-              + ", ".join(f"{k} iterations {v:.4f} (gap {1 - v / best:.3%})"
+              + ", ".join(f"{k} iterations {v:.4f} (gap {1 - v / best:.1e})"
                           for k, v in reached.items()))
 
 

@@ -76,7 +76,7 @@ def test_harmony_heuristic_on_generated_economies_against_the_lp() -> None:
         ratios.append(result.objective / closed)
         assert result.imbalance() < 1e-6  # x = N⁻¹ f keeps every balance
     print(f"harmony heuristic / exact optimum at 300 products, 100 iterations: {ratios}")
-    assert min(ratios) >= 0.99
+    assert min(ratios) >= 0.999
 
 
 def test_harmony_heuristic_gap_at_ten_thousand_products() -> None:
@@ -86,9 +86,9 @@ def test_harmony_heuristic_gap_at_ten_thousand_products() -> None:
     best = measure(economy, io_harmony_optimum(economy), "harmony", 3.0)
     gaps = {k: 1 - harmony_heuristic(economy, HarmonyHeuristicOptions(
         iterations=k, record=False)).objective / best for k in (100, 1000)}
-    print(f"10^4 products: optimum {best:.4f}, gap after 100 iterations {gaps[100]:.3%}, "
-          f"after 1,000 {gaps[1000]:.3%}")
-    assert 0 <= gaps[1000] <= gaps[100] < 0.01
+    print(f"10^4 products: optimum {best:.4f}, gap after 100 iterations {gaps[100]:.1e}, "
+          f"after 1,000 {gaps[1000]:.1e}")
+    assert 0 <= gaps[1000] <= gaps[100] < 1e-3
 
 
 def test_iterative_mechanisms_refuse_stocks_with_a_named_error(example) -> None:

@@ -27,7 +27,11 @@ the fulfilment of the targets, each iteration:
    variables above the budget-weighted mean b̄ grow, those below shrink:
    z_j ← z_j exp(η (b_j − b̄) / max|b − b̄|);
 3. every variable is scaled to its scarcest resource,
-   z_j ← z_j min_{r used by j} R_r / (M z)_r, so every limit holds;
+   z_j ← z_j min_{r used by j} R_r / (M z)_r, so every limit holds; in the
+   input-output form no delivery goes above r_max g (it would earn nothing),
+   the budget it frees going to the others (with one limited resource the
+   scale that fills the budget is found exactly, by Newton's method), and a
+   delivery at the cap is valued at the slope just below it;
 4. if harmony fell, the step is undone and η halved; else η grows by half.
 
 Economies with both a choice of technique and intermediate products are
@@ -48,7 +52,6 @@ from counterplan.errors import CounterplanError, NotInputOutput
 from counterplan.mechanisms.blocks import blocks_of, resource_cost
 from counterplan.mechanisms.result import MechanismResult, imbalance, trajectory
 from counterplan.model import Economy
-from counterplan.plan.objectives import harmony
 
 FloatArray = NDArray[np.float64]
 
@@ -205,11 +208,12 @@ def _ascend(problem: _Problem, options: HarmonyHeuristicOptions
     h, eta = _total(problem, r), options.step
     history = []
     for k in range(options.iterations):
-        b = targets.back(w_over_g * _slope(r, problem.max_ratio)) / c
-        budget = z * c
-        b -= float(budget @ b) / max(float(budget.sum()), 1e-300)
-        spread = float(np.abs(b).max()) or 1.0
-        trial = fit(z * np.exp((eta / spread) * b))
+        gain = targets.back(w_over_g * _slope(r, problem.max_ratio))  # γ; b = γ / c
+        b = gain / c
+        b -= float(z @ gain) / max(float(z @ c), 1e-300)  # the budget-weighted mean
+        spread = max(float(b.max()), -float(b.min())) or 1.0
+        b *= eta / spread
+        trial = fit(z * np.exp(b, out=b))
         r_trial = targets.ratios(trial)
         h_trial = _total(problem, r_trial)
         if h_trial >= h:
@@ -225,22 +229,41 @@ def _ascend(problem: _Problem, options: HarmonyHeuristicOptions
 
 class _Fit:
     """Step 3, and in the input-output form no delivery above r_max g (it
-    would earn nothing): scale, cut at the cap, scale what is left again."""
+    would earn nothing).  With one limited resource the scale s is exact:
+    Σ_j c_j min(s z_j, cap_j) = R, piecewise linear and concave in s, solved
+    by Newton's method from below (a few steps of one dot product each)."""
 
-    PASSES = 4
+    NEWTON = 8
 
     def __init__(self, problem: _Problem, runs: NDArray[np.bool_], identity: bool) -> None:
         self.scale = _Scaler(problem.m[:, runs], problem.available)
         self.cap = problem.max_ratio * problem.g[runs] if identity and \
             np.isfinite(problem.max_ratio) else None
+        row = self.scale.row
+        self.cap_cost = float(row @ self.cap) if row is not None and self.cap is not None \
+            else np.inf
 
     def __call__(self, z: FloatArray) -> FloatArray:
-        z = self.scale(z)
         if self.cap is None:
+            return self.scale(z)
+        row = self.scale.row
+        if row is None:  # several resources: scale, cut, scale again
+            for _ in range(4):
+                z = np.minimum(self.scale(np.minimum(z, self.cap)), self.cap)
             return z
-        for _ in range(self.PASSES):
-            z = np.minimum(self.scale(np.minimum(z, self.cap)), self.cap)
-        return z
+        budget = float(self.scale.available[0])
+        if self.cap_cost <= budget:
+            return self.cap.copy()
+        cz = row * z
+        s = budget / float(cz.sum())
+        for _ in range(self.NEWTON):
+            t = s * z
+            gap = budget - float(row @ np.minimum(t, self.cap))
+            slope = float(cz @ (t < self.cap))
+            if gap <= 1e-12 * budget or slope <= 0:
+                break
+            s += gap / slope
+        return np.minimum(s * z, self.cap)
 
 
 def resource_cost_of(problem: _Problem) -> FloatArray:
@@ -254,15 +277,19 @@ def resource_cost_of(problem: _Problem) -> FloatArray:
 
 
 def _total(problem: _Problem, r: FloatArray) -> float:
-    """Σ w H(r), ratios cut to [0, r_max]."""
-    return float(problem.w @ harmony(np.clip(r, 0.0, problem.max_ratio)))
+    """Σ w H(r), ratios cut to [0, r_max]: H = ln r above 1, s − s²/2 below
+    (s = r − 1), written so that each term is one pass over the targets."""
+    r = np.clip(r, 0.0, problem.max_ratio)
+    s = np.minimum(r - 1.0, 0.0)
+    return float(problem.w @ (np.log(np.maximum(r, 1.0)) + s - 0.5 * s * s))
 
 
 def _slope(r: FloatArray, max_ratio: float) -> FloatArray:
     """H'(r): 2 − r below 1 (s − s²/2 with s = r − 1), 1/r above; at and above
     r_max the slope from the left, 1/r_max (deliveries are held at the cap
-    where they can be, so the slope is the value of not falling below it)."""
-    return np.where(r < 1, 2.0 - r, 1.0 / np.clip(r, 1.0, max_ratio))
+    where they can be, so the slope is the value of not falling below it).
+    One expression: 2 − r ≤ 1/r for every r > 0, with equality at 1."""
+    return np.maximum(2.0 - r, 1.0 / np.clip(r, 1.0, max_ratio))
 
 
 def io_harmony_optimum(economy: Economy, max_ratio: float = 3.0) -> FloatArray:
