@@ -33,7 +33,7 @@ def monitor(
                             "without '-plan')")] = None,
     threshold: Annotated[float, typer.Option(
         metavar="P", min=0.0, max=1.0,
-        help="exception when P(step, slope or outlier) passes this")] = 0.8,
+        help="exception when P(step, slope or outlier) passes this")] = 0.5,
     fulfilment: Annotated[float, typer.Option(
         metavar="F", min=0.0, help="exception when the forecast end-of-period fulfilment "
                                    "falls below this")] = 0.95,

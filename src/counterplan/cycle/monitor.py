@@ -32,7 +32,7 @@ class MonitorOptions:
 
     states: MultiStateOptions = field(default_factory=MultiStateOptions)
     #: an exception when the probability of a step, slope change or outlier passes this
-    threshold: float = 0.8
+    threshold: float = 0.5
     #: ... or when the probability that the period ends below this fulfilment
     #: passes the threshold
     fulfilment: float = 0.95

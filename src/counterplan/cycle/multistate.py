@@ -48,12 +48,14 @@ class MultiStateOptions:
     docs/cycle.md).  Variances are multiples of the observation variance V."""
 
     #: prior probability of steady, step, slope change and outlier at each report
-    priors: tuple[float, float, float, float] = (0.85, 0.05, 0.03, 0.07)
+    #: (Harrison and Stevens' later textbook example is 0.85, 0.05, 0.03, 0.07:
+    #: measured worse, see docs/cycle.md)
+    priors: tuple[float, float, float, float] = (0.97, 0.01, 0.01, 0.01)
     #: (k_ν, k_μ, k_β) of each state
-    steady: tuple[float, float, float] = (1.0, 0.01, 0.0001)
-    step: tuple[float, float, float] = (1.0, 16.0, 0.0001)
-    slope: tuple[float, float, float] = (1.0, 0.01, 0.25)
-    outlier: tuple[float, float, float] = (36.0, 0.01, 0.0001)
+    steady: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    step: tuple[float, float, float] = (1.0, 4.0, 0.0)
+    slope: tuple[float, float, float] = (1.0, 0.0, 0.01)
+    outlier: tuple[float, float, float] = (25.0, 0.0, 0.0)
     #: prior guess of the noise standard deviation of an index, and how many
     #: reports' worth of weight that guess carries
     noise: float = 0.05
@@ -62,12 +64,12 @@ class MultiStateOptions:
     #: slope standard deviation per report
     level: float = 1.0
     level_sd: float = 1.0
-    slope_sd: float = 0.1
+    slope_sd: float = 0.005
     #: score reports with Student-t forecasts (V unknown) or normal ones (V = S)
     student: bool = True
     #: how many later reports revise a report's state probabilities before
     #: the mixture is collapsed (1: Harrison and Stevens' one report back)
-    window: int = 1
+    window: int = 3
 
     def __post_init__(self) -> None:
         if self.window not in (1, 2, 3):
