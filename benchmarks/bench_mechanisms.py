@@ -104,8 +104,14 @@ def sweep_speedup() -> None:
                 run_on(client, list(spec.runs), Path(tmp) / f"out-{workers}", 600,
                        say=lambda _: None)
                 seconds[workers] = time.perf_counter() - started
+            import pandas as pd
+
+            rows = pd.concat([pd.read_parquet(f) for f in
+                              (Path(tmp) / f"out-{workers}" / "runs").glob("*.parquet")])
             print(f"{workers} worker(s): cluster start {started - start:.1f} s, "
-                  f"8 plans of 10,000 products {seconds[workers]:.1f} s")
+                  f"8 plans of 10,000 products {seconds[workers]:.1f} s, "
+                  f"CPU {rows['cpu_seconds'].sum():.1f} s in the runs "
+                  f"(wall {rows['run_seconds'].sum():.1f} s)")
     print(f"sweep speed-up with 2 workers: {seconds[1] / seconds[2]:.2f}x")
 
 

@@ -47,7 +47,7 @@ def execute(run: dict[str, Any]) -> dict[str, Any]:
     Never raises: a failure is a row with ``status = "failed"`` and the error."""
     from threadpoolctl import threadpool_limits
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     row: dict[str, Any] = {"hash": run_hash(run), **_flat(run)}
     try:
         with threadpool_limits(1):
@@ -61,6 +61,7 @@ def execute(run: dict[str, Any]) -> dict[str, Any]:
         row["error"] = f"{type(exc).__name__}: {exc}"
         row["traceback"] = traceback.format_exc(limit=5)
     row["run_seconds"] = time.perf_counter() - start
+    row["cpu_seconds"] = time.process_time() - cpu
     return row
 
 
