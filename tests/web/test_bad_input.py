@@ -180,3 +180,20 @@ def test_long_lists_come_in_pages(web: Web) -> None:
     shown = delegate.get(f"/plans/brazil/units/agro?made={','.join(map(str, ids))}")
     order = [int(m) for m in __import__("re").findall(r'Your proposal #(\d+)', shown.text)]
     assert order == ids
+
+
+def test_a_unit_cannot_claim_another_units_capacity(web: Web) -> None:
+    """agro once proposed capacity of mining's iron-ore stock: it was accepted,
+    submitted and adopted."""
+    delegate = web.as_("agro-delegate")
+    for send in (lambda: delegate.post(f"{PLAN}/units/agro/proposals", json={
+                     "kind": "capacity", "item": "capital/iron_ore_mining", "period": "2027",
+                     "value": "100"}),
+                 lambda: delegate.post(f"{PLAN}/units/agro/proposals/upload", files={
+                     "file": ("c.csv", b"id,kind,item,period,value\n"
+                                       b"x,capacity,capital/iron_ore_mining,2027,100\n",
+                              "text/csv")})):
+        _refused(web, send, 422, "not the unit's", "mining", "capital/iron_ore_mining")
+    own = delegate.post(f"{PLAN}/units/agro/proposals", json={
+        "kind": "capacity", "item": "capital/agriculture", "period": "2027", "value": "100"})
+    assert own.status_code == 201

@@ -113,10 +113,15 @@ def load_counterplans(path: str | Path, economy: Economy
     return plans, problems.warnings
 
 
-def parse_counterplans(frame: pd.DataFrame, economy: Economy, file: str = "counterplans.csv"
-                       ) -> tuple[list[CounterPlan], Problems]:
+def parse_counterplans(frame: pd.DataFrame, economy: Economy, file: str = "counterplans.csv",
+                       resources: str = "any") -> tuple[list[CounterPlan], Problems]:
     """Counter-plans from a table of strings (one row per change), with every
-    problem found; the list is empty when there are errors."""
+    problem found; the list is empty when there are errors.
+
+    A counter-plan that names a unit proposes capacity only for a stock the
+    unit's own techniques use or add, and for a resource as ``resources``
+    allows: ``"any"`` resource, only those the unit's techniques ``"use"``,
+    or ``"none"`` (see :func:`check_capacity_rights`)."""
     problems = Problems()
     frame = frame.rename(columns=lambda c: str(c).strip())
     if not check_header(list(frame.columns), list(COLUMNS), list(REQUIRED), file, problems):
@@ -126,6 +131,7 @@ def parse_counterplans(frame: pd.DataFrame, economy: Economy, file: str = "count
         return [], problems
     table = RawTable(file, frame, np.arange(len(frame)) + 2)
     rows = [_row(table, k, economy, problems) for k in range(len(frame))]
+    check_capacity_rights(table, rows, economy, problems, resources)
     plans = _group(table, rows, economy, problems)
     return ([] if problems.errors else plans), problems
 
@@ -215,6 +221,42 @@ def _check_kind(file: str, line: int, kind: str, economy: Economy, unit: str, te
                          "to change an existing technique propose a norm; give a new id",
                          tech)
     return len(problems.errors) == n_errors
+
+
+RESOURCE_RIGHTS = ("any", "use", "none")
+
+
+def check_capacity_rights(table: RawTable, rows: list[tuple[str, str, str, str, Change | None,
+                                                            str]],
+                          economy: Economy, problems: Problems, resources: str = "any") -> None:
+    """A unit claims only capacity that is its own: a stock its techniques
+    use or add, a resource as ``resources`` allows (any, the ones its
+    techniques use, none).  Rows that name no unit are the office's."""
+    if resources not in RESOURCE_RIGHTS:
+        raise ValueError(f"resources must be one of {RESOURCE_RIGHTS}, not {resources!r}")
+    f = economy.flows
+    owners = economy.techniques["unit_id"].astype(str).to_numpy()[f.technique]
+    for k, (_, unit, kind, _, change, _) in enumerate(rows):
+        if kind != "capacity" or change is None or not unit:
+            continue
+        i = change.item
+        stock = economy.kind_codes[i] == STOCK
+        if not stock and resources == "any":
+            continue
+        touch = (f.item == i) & ((f.amount != 0) if stock else (f.amount < 0))
+        holders = set(owners[touch]) - {""}
+        if not stock and resources == "none":
+            why = "the office does not let units propose capacity of resources"
+        elif unit not in holders:
+            why = (f"no technique of unit {unit!r} {'uses or adds' if stock else 'uses'} it"
+                   + (f" (it is {', '.join(sorted(holders))}'s)" if holders else ""))
+        else:
+            continue
+        what = "stock" if stock else "resource"
+        problems.add(table.file, int(table.lines[k]),
+                     f"capacity of a {what} that is not the unit's: {why}",
+                     "propose capacity for what your own techniques use; the unit that holds "
+                     "it, or the office, may propose the rest", economy.items.index[i])
 
 
 def _check_norm(file: str, line: int, economy: Economy, t: int, i: int, value: float,

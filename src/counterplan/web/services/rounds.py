@@ -42,6 +42,9 @@ from counterplan.web.store import VersionCache
 
 #: What the reconciliation's verdicts are called on the pages.
 OUTCOME_WORDS = {"accepted": "adopted", "partial": "scaled back", "rejected": "refused"}
+#: Which resources a unit may propose capacity for: those its own techniques use
+#: (a stock: only one its techniques use or add), docs/web.md "Limits".
+RESOURCES = "use"
 
 
 def open_round(db: Session, a: Actor) -> dict[str, Any]:
@@ -172,7 +175,7 @@ def propose(tx: Transaction, cache: VersionCache, user: User, plan_name: str, un
         round_id, number = r.id, r.number
         got = loaded(db, cache, db.get_one(Version, r.version_id))
     try:
-        plans, problems = parse_counterplans(frame, got.economy, file)
+        plans, problems = parse_counterplans(frame, got.economy, file, RESOURCES)
         problems.raise_if_errors()
     except CounterplanError as exc:
         raise refused_input(exc) from None
@@ -298,7 +301,8 @@ def reconcile_round(db: Session, cache: VersionCache, a: Actor, number: int
         raise Refused(409, f"no counter-plan was submitted in round {number}; nothing to "
                            "reconcile")
     try:
-        plans, problems = parse_counterplans(frame, got.economy, f"round {number}")
+        plans, problems = parse_counterplans(frame, got.economy, f"round {number}",
+                                             RESOURCES)
         problems.raise_if_errors()
         result = reconcile(got.economy, plans)
     except CounterplanError as exc:
