@@ -59,10 +59,10 @@ def test_version_needs_no_command() -> None:
     assert out.stdout == f"counterplan {__version__}\n"
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["-h"]])
-def test_help_and_version_load_nothing_heavy(args: list[str]) -> None:
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["-h"], ["example", "list"]])
+def test_help_version_and_example_list_load_nothing_heavy(args: list[str]) -> None:
     """Start-up stays instant: the libraries a command computes with are
-    imported when it runs, not for --help or --version."""
+    imported when it runs, not for --help, --version or the list of examples."""
     code = ("import sys\nfrom counterplan.cli import main\n"
             f"sys.argv = ['counterplan', *{args!r}]\n"
             "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"

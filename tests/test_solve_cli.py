@@ -111,6 +111,7 @@ def long_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algorithm", ["ipm", "pdlp"])
 def test_ctrl_c_stops_a_long_solve_and_writes_nothing(long_plan: Path, algorithm: str) -> None:
     """Interior point is asked to stop; PDLP, which never checks, is left behind."""

@@ -8,7 +8,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from counterplan.errors import CounterplanError
-from counterplan.io.folder import staged_folder
+from counterplan.io.atomic import staged_folder
 
 
 def _root() -> Traversable:
