@@ -30,6 +30,7 @@ from counterplan.mechanisms import (
 from counterplan.mechanisms.harmony import io_harmony_optimum
 from counterplan.mechanisms.perturb import Perturbation, perturb
 from counterplan.mechanisms.result import measure
+from counterplan.mechanisms.spec import BadSpec
 from counterplan.plan import HarmonyOptions, PlanOptions, solve
 
 
@@ -232,3 +233,26 @@ def test_the_mechanisms_page_runs_as_written(tmp_path: Path) -> None:
                 exec(compile(code, "mechanisms.md", "exec"), {})
         finally:
             os.chdir(cwd)
+
+
+def test_compare_records_a_mechanism_that_cannot_plan_the_economy(example, tmp_path: Path
+                                                                   ) -> None:
+    folder, out = example("brazil-five-year"), tmp_path / "cmp"
+    result = CliRunner().invoke(app, ["compare", str(folder), "--out", str(out),
+                                      "--mechanisms", "exact,participatory"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "compare.csv", keep_default_na=False).set_index("mechanism")
+    assert table.loc["exact", "error"] == ""
+    assert "stock" in table.loc["participatory", "error"]
+    assert "participatory: cannot plan" in result.output
+
+
+def test_sweep_command_refuses_a_malformed_spec_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "spec.toml").write_text("mechanisms = ['exact']\n[generate]\nproducts = 0\n",
+                                        encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["sweep", str(tmp_path / "spec.toml"), "--out", str(out)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, BadSpec)
+    assert "[generate] products: 0 must be at least 1" in str(result.exception)
+    assert not out.exists()

@@ -33,12 +33,14 @@ def compare(
     from counterplan.mechanisms.compare import compare_table, write_comparison
 
     economy = read_folder(folder)
-    results = run_all(economy, names)
-    write_comparison(results, out)
+    results, refused = run_all(economy, names)
+    write_comparison(results, out, refused)
     table = compare_table(results)
     columns = ["mechanism", "objective", "exact_objective", "fulfilment_min", "imbalance",
                "rounds", "messages", "seconds"]
     typer.echo(table[columns].to_string(index=False))
+    for name, why in refused.items():
+        typer.echo(f"{name}: cannot plan {folder}: {why}", err=True)
     typer.echo(f"wrote {out}/compare.csv, trajectories.csv and compare.png")
 
 

@@ -8,17 +8,31 @@ from typing import Any
 
 import pandas as pd
 
+from counterplan.errors import CounterplanError
 from counterplan.mechanisms.registry import MECHANISMS, check_mechanisms
 from counterplan.mechanisms.result import MechanismResult, measure
 from counterplan.model import Economy
 
 
-def compare(economy: Economy, names: list[str]) -> list[MechanismResult]:
-    """Run each mechanism on ``economy`` (the names checked first)."""
-    return [MECHANISMS[name](economy) for name in check_mechanisms(names)]
+def compare(economy: Economy, names: list[str]
+            ) -> tuple[list[MechanismResult], dict[str, str]]:
+    """Run each mechanism on ``economy`` (the names checked first).  A
+    mechanism that cannot plan this economy (stocks for an iterative one, say)
+    is refused with its reason; the others still run.  If none can, the first
+    refusal is raised."""
+    results, refused = [], {}
+    for name in check_mechanisms(names):
+        try:
+            results.append(MECHANISMS[name](economy))
+        except CounterplanError as exc:
+            refused[name] = str(exc)
+            if len(refused) == len(names):
+                raise
+    return results, refused
 
 
-def compare_table(results: list[MechanismResult]) -> pd.DataFrame:
+def compare_table(results: list[MechanismResult],
+                  refused: dict[str, str] | None = None) -> pd.DataFrame:
     """One row a mechanism, every plan measured the same way: ``objective`` is
     the economy's objective (economy.toml) measured on the mechanism's plan,
     ``exact_objective`` the exact optimum's, ``own_objective`` what the
@@ -38,7 +52,9 @@ def compare_table(results: list[MechanismResult]) -> pd.DataFrame:
                                   if exact is not None else float("nan"))
         row["sets"] = measure(r.economy, r.activity, "kantorovich")
         row["harmony"] = measure(r.economy, r.activity, "harmony", r.max_ratio)
+        row["error"] = ""
         rows.append(row)
+    rows += [{"mechanism": name, "error": why} for name, why in (refused or {}).items()]
     table = pd.DataFrame(rows)
     first = ["mechanism", "objective_kind", "objective", "exact_objective", "own_kind",
              "own_objective"]
@@ -53,15 +69,17 @@ def trajectories(results: list[MechanismResult]) -> pd.DataFrame:
     return table[["mechanism", "round", "objective", "imbalance"]]
 
 
-def write_comparison(results: list[MechanismResult], out: Path) -> Path:
+def write_comparison(results: list[MechanismResult], out: Path,
+                     refused: dict[str, str] | None = None) -> Path:
     """OUT/compare.csv, OUT/trajectories.csv and OUT/compare.png, all or nothing."""
     from counterplan.io.folder import staged_folder
 
-    table, paths = compare_table(results), trajectories(results)
+    table, paths = compare_table(results, refused), trajectories(results)
     with staged_folder(out) as tmp:
         table.to_csv(tmp / "compare.csv", index=False)
         paths.to_csv(tmp / "trajectories.csv", index=False)
-        picture(table, paths, results, tmp / "compare.png")
+        picture(table[table["error"] == ""].reset_index(drop=True), paths, results,
+                tmp / "compare.png")
     return out
 
 

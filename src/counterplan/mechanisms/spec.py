@@ -124,6 +124,9 @@ def _axis(value: Any, where: str, kind: type) -> list[Any]:
         if isinstance(v, bool) or not isinstance(v, int | float) or \
                 (kind is int and not isinstance(v, int)):
             raise BadSpec(f"{where}: {v!r} is not a{'n integer' if kind is int else ' number'}")
+        if v < 0 or (kind is int and v < 1):
+            least = "at least 1" if kind is int else "zero or more"
+            raise BadSpec(f"{where}: {v!r} must be {least}")
     return [kind(v) for v in values]
 
 
