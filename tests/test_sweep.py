@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from distributed import LocalCluster
 
 from counterplan.mechanisms import UnknownMechanism
 from counterplan.mechanisms.spec import BadSpec, read_spec, run_hash
@@ -48,11 +49,15 @@ def test_sweep_records_the_failure_and_resumes(tmp_path: Path) -> None:
     assert (ok["objective"] > 0).all() and (ok["rounds"] == 100).all()
     assert (out / "summary.png").read_bytes()[:4] == b"\x89PNG"
 
-    # an interrupted sweep: three runs never finished
+    # an interrupted sweep: three runs never finished; resumed on a running
+    # cluster given by its scheduler's address (--scheduler)
     for run in spec.runs[:3]:
         (out / "runs" / f"{run_hash(run)}.parquet").unlink()
-    again = run_sweep(spec, out, workers=2, say=lambda _: None)
-    assert (again.skipped, again.done) == (5, 3)
+    with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="768MiB",
+                      dashboard_address=None) as cluster:
+        again = run_sweep(spec, out, scheduler=cluster.scheduler_address, say=lambda _: None)
+    assert (again.skipped, again.done, again.workers) == (5, 3, 2)
+    assert again.memory_per_worker == 768 * 2**20
     resumed = pd.read_parquet(out / "results.parquet")
     pd.testing.assert_series_equal(resumed.set_index("hash")["objective"].sort_index(),
                                    table.set_index("hash")["objective"].sort_index())
