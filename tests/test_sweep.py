@@ -139,3 +139,23 @@ timeout = 4
     assert table.loc[200000, "status"] == "failed"
     assert "took over 4 s" in table.loc[200000, "error"]
     assert (table.loc[[10, 12], "status"] == "ok").all()
+
+
+def test_random_draws_per_seed_are_the_same_for_every_mechanism(tmp_path: Path) -> None:
+    text = """\
+mechanisms = ["exact", "harmony-heuristic"]
+seeds = 6
+[generate]
+products = { min = 100, max = 10000 }
+[perturb]
+targets = { min = 0.0, max = 0.1 }
+"""
+    runs = read_spec(_spec(tmp_path, text)).runs
+    assert runs == read_spec(_spec(tmp_path, text)).runs  # drawn from the seeds
+    sizes = [r["economy"]["generate"]["products"] for r in runs]
+    assert all(100 <= n <= 10_000 and isinstance(n, int) for n in sizes)
+    assert sizes[::2] == sizes[1::2]  # both mechanisms plan the same economy
+    assert len(set(sizes)) == 6 and all(0 <= r["targets"] <= 0.1 for r in runs)
+    with pytest.raises(BadSpec, match="min 9 is above max 3"):
+        read_spec(_spec(tmp_path, text.replace("{ min = 100, max = 10000 }",
+                                                "{ min = 9, max = 3 }")))

@@ -5,7 +5,8 @@
     seeds = 2                      # draws per grid point: seeds 0 .. seeds-1
 
     [generate]                     # generated economies (or [folder])
-    products = [100, 1000]         # every list is a grid axis
+    products = [100, 1000]         # every list is a grid axis;
+                                   # { min = 100, max = 1000 } draws one per seed
     inputs = [5, 10]               # optional: default log2(N) + 5
     periods = 1
 
@@ -89,8 +90,9 @@ def read_spec(file: Path) -> Spec:
     runs = []
     for economy, targets, availability, norms, seed, mechanism in itertools.product(
             economies, *axes, range(seeds), mechanisms):
-        runs.append({"economy": economy, "targets": targets, "availability": availability,
-                     "norms": norms, "seed": seed, "mechanism": mechanism})
+        runs.append(_drawn({"economy": economy, "targets": targets,
+                            "availability": availability, "norms": norms, "seed": seed,
+                            "mechanism": mechanism}, seed))
     run = raw.get("run", {})
     timeout = run.get("timeout", 600)
     if not isinstance(timeout, int | float) or timeout <= 0:
@@ -117,6 +119,8 @@ def _known(raw: dict[str, Any], keys: set[str], where: str) -> None:
 
 
 def _axis(value: Any, where: str, kind: type) -> list[Any]:
+    if isinstance(value, dict):
+        return [_range(value, where, kind)]
     values = value if isinstance(value, list) else [value]
     if not values:
         raise BadSpec(f"{where}: an empty list makes no runs; give at least one value")
@@ -128,6 +132,39 @@ def _axis(value: Any, where: str, kind: type) -> list[Any]:
             least = "at least 1" if kind is int else "zero or more"
             raise BadSpec(f"{where}: {v!r} must be {least}")
     return [kind(v) for v in values]
+
+
+def _range(value: dict[str, Any], where: str, kind: type) -> dict[str, Any]:
+    """``{ min = a, max = b }``: a random draw per seed (see :func:`_drawn`)."""
+    if set(value) != {"min", "max"}:
+        raise BadSpec(f"{where}: a random draw is written {{ min = A, max = B }}, "
+                      f"not with {', '.join(sorted(value))}")
+    low, high = _axis([value["min"], value["max"]], where, kind)
+    if low > high:
+        raise BadSpec(f"{where}: min {low!r} is above max {high!r}")
+    return {"draw": [low, high], "integer": kind is int}
+
+
+def _drawn(run: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The run with every ``{min, max}`` drawn from the seed and the key's name:
+    integers log-uniformly (sizes), numbers uniformly.  The same seed draws
+    the same economy for every mechanism."""
+    import zlib
+
+    import numpy as np
+
+    def resolve(value: Any, key: str) -> Any:
+        if isinstance(value, dict) and "draw" in value:
+            rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
+            low, high = value["draw"]
+            if value["integer"]:
+                return round(float(np.exp(rng.uniform(np.log(low), np.log(high)))))
+            return float(rng.uniform(low, high))
+        if isinstance(value, dict):
+            return {k: resolve(v, k) for k, v in value.items()}
+        return value
+
+    return {k: resolve(v, k) for k, v in run.items()}
 
 
 def _integer(value: Any, where: str, least: int) -> int:
