@@ -11,6 +11,12 @@ from counterplan.errors import CounterplanError
 
 PlanFolder = Annotated[Path, typer.Argument(metavar="PLAN", help="a solved-plan folder")]
 Out = Annotated[Path, typer.Option("--out", "-o", metavar="OUT", help="folder to write")]
+Force = Annotated[bool, typer.Option(
+    "--force", help="write into an output folder that is not empty")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="print only errors")]
+MONITOR_FILES = frozenset({"indices.csv", "exceptions.csv", "plots"})
+REPLAN_FILES = frozenset({"summary.json", "activity.csv", "fulfilment.csv", "balance.csv",
+                          "resources.csv", "stocks.csv", "changes.csv", "changes.png"})
 
 
 def _economy_folder(plan: Path, economy: Path | None) -> Path:
@@ -35,9 +41,10 @@ def monitor(
         metavar="P", min=0.0, max=1.0,
         help="exception when P(step, slope or outlier) passes this")] = 0.5,
     fulfilment: Annotated[float, typer.Option(
-        metavar="F", min=0.0, help="exception when the forecast end-of-period fulfilment "
-                                   "falls below this")] = 0.95,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only errors")] = False,
+        metavar="F", min=0.0, help="exception when the period is likely to end below this "
+                                   "fulfilment")] = 0.95,
+    force: Force = False,
+    quiet: Quiet = False,
 ) -> None:
     """Watch fulfilment: filter every index, raise exceptions.
 
@@ -52,8 +59,10 @@ def monitor(
     from counterplan.cycle.plots import write_index_plots
     from counterplan.cycle.reports import read_reports
     from counterplan.io.folder import read_folder, staged_folder
+    from counterplan.io.outputs import prepare_folder
 
     economy_folder = _economy_folder(plan, economy)
+    prepare_folder(out, [plan, reports, economy_folder], force, MONITOR_FILES)
     e = read_folder(economy_folder)
     state = PlanInForce.read(plan, e)
     result = watch(state, read_reports(reports, e),
@@ -80,7 +89,8 @@ def replan(
     from_period: Annotated[str, typer.Option("--from", metavar="PERIOD",
                                              help="the first period to re-plan")],
     out: Out,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only errors")] = False,
+    force: Force = False,
+    quiet: Quiet = False,
 ) -> None:
     """Re-plan the remaining periods from what actually happened.
 
@@ -94,8 +104,10 @@ def replan(
     from counterplan.cycle.replan import replan as again
     from counterplan.cycle.reports import read_reports
     from counterplan.io.folder import read_folder
+    from counterplan.io.outputs import prepare_folder
     from counterplan.plan import write_plan
 
+    prepare_folder(out, [folder, plan, actuals], force, REPLAN_FILES)
     e = read_folder(folder)
     result = again(PlanInForce.read(plan, e), read_reports(actuals, e), from_period)
     write_plan(result.plan, out, extra={"changes.csv": result.changes})
