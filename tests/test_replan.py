@@ -4,6 +4,7 @@ against an LP written independently from the equations of DESIGN.md §3."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +14,12 @@ import pandas as pd
 import pytest
 from scipy.optimize import linprog
 
-from counterplan.cycle import check_reports, replan
+from counterplan.cycle import ReplanOptions, check_reports, replan
 from counterplan.cycle.replan import stock_levels
 from counterplan.errors import CounterplanError
 from counterplan.io.folder import read_folder
 from counterplan.model import Economy
-from counterplan.plan import solve
+from counterplan.plan import PlanOptions, SolverOptions, solve
 
 BAKERY = {
     "economy.toml": 'name = "bakery"\nperiods = ["2026", "2027", "2028"]\n',
@@ -140,6 +141,21 @@ def test_replan_is_optimal_against_an_independent_lp(bakery: Path, seed: int) ->
     assert again.start_levels == pytest.approx(stock_levels(e, actual[:, :2]))
     assert again.plan.value == pytest.approx(
         independent_lp(again.plan.economy, again.start_levels), rel=1e-7)
+
+
+def test_the_replan_starts_warm_from_the_plan_in_force(bakery: Path) -> None:
+    """With actuals equal to the plan, the tail of its primal and dual is
+    optimal for the remaining periods: pdhg stops at its first check."""
+    e = read_folder(bakery)
+    options = PlanOptions(solver=SolverOptions(algorithm="pdhg"))
+    plan = solve(e, options=options)
+    reports = check_reports(_reports(e, plan.activity, 0), e)
+    warm = replan(plan, reports, "2027", ReplanOptions(plan=options))
+    cold = replan(dataclasses.replace(plan, start=None), reports, "2027",
+                  ReplanOptions(plan=options))
+    assert warm.start is not None and cold.start is None
+    assert warm.plan.info.iterations == 0 < cold.plan.info.iterations
+    assert warm.plan.lambdas == pytest.approx(cold.plan.lambdas, rel=1e-3)
 
 
 def test_replan_from_the_first_or_an_unknown_period_is_refused(bakery: Path) -> None:

@@ -12,9 +12,10 @@ the start of period k then follow from the stock-level equation of the plan
 and the economy of periods k … T−1, starting from K(k), is solved again with
 the same objective by :func:`counterplan.plan.solve`.
 
-Warm start: the result keeps the previous plan's primal (activity) and dual
-(valuations) for the remaining periods in ``Replan.start``; once the plan
-solver takes a starting point, ``replan`` passes it on (a change here only).
+Warm start: when the plan in force is a solved :class:`Plan` that kept its
+LP's primal and dual (``plan.start``), the re-plan starts from their part on
+the remaining periods (the first-order solver uses it; the simplex method
+starts from nothing).  A plan read from a folder has no such point.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from counterplan.cycle.planned import PlanInForce
 from counterplan.cycle.reports import Reports, period_dates
 from counterplan.errors import CounterplanError
 from counterplan.model import Economy, Entries
-from counterplan.plan import PlanOptions, solve
+from counterplan.plan import PlanOptions, Start, solve
+from counterplan.plan.objectives import build_lp
 from counterplan.plan.result import Plan
 
 FloatArray = NDArray[np.float64]
@@ -45,25 +47,17 @@ class ReplanOptions:
 
 
 @dataclass(frozen=True, eq=False)
-class StartingPoint:
-    """The previous plan on the remaining periods: activity (techniques ×
-    periods) and valuations per family, for a warm start."""
-
-    activity: FloatArray
-    valuations: dict[str, FloatArray]
-
-
-@dataclass(frozen=True, eq=False)
 class Replan:
     """``plan``: the re-optimised remaining periods; ``actual``: the activity
     taken for the periods before (techniques × periods); ``start_levels``:
-    K(k) per stock; ``changes``: changes.csv; ``start``: the warm start."""
+    K(k) per stock; ``changes``: changes.csv; ``start``: the warm start
+    given to the solver (None when there was none)."""
 
     plan: Plan
     actual: FloatArray
     start_levels: FloatArray
     changes: pd.DataFrame
-    start: StartingPoint
+    start: Start | None
 
 
 def replan(plan: Plan | PlanInForce, actuals: Reports, from_period: str,
@@ -82,12 +76,25 @@ def replan(plan: Plan | PlanInForce, actuals: Reports, from_period: str,
     actual = actual_activity(old, actuals, k)
     levels = stock_levels(e, actual)
     rest = remaining_economy(e, k, levels)
-    new = solve(rest, options.objective or old.objective, options.plan)
-    start = StartingPoint(old.activity[:, k:], {})
-    if isinstance(plan, Plan):
-        start = StartingPoint(plan.activity[:, k:],
-                              {f: v[:, k:] for f, v in plan.valuations.items()})
+    kind = options.objective or old.objective
+    start = tail_start(plan, k, options) if isinstance(plan, Plan) and kind == plan.objective \
+        else None
+    new = solve(rest, kind, options.plan, start)
     return Replan(new, actual, levels, changes(old, new), start)
+
+
+def tail_start(plan: Plan, k: int, options: ReplanOptions) -> Start | None:
+    """The part of ``plan.start`` on periods k … T−1: every block of rows and
+    columns of the plan LP is laid out by period, and the LP of the remaining
+    economy has the same blocks on fewer periods."""
+    if plan.start is None:
+        return None
+    lp = build_lp(plan.economy, plan.objective, options.plan.harmony, options.plan.resources)
+    cols = np.concatenate([b.period >= k for b in lp.cols.blocks])
+    rows = np.concatenate([b.period >= k for b in lp.rows.blocks])
+    if len(cols) != len(plan.start.x) or len(rows) != len(plan.start.y):
+        return None
+    return Start(plan.start.x[cols], plan.start.y[rows], plan.start.primal_weight)
 
 
 def actual_activity(old: PlanInForce, actuals: Reports, k: int) -> FloatArray:
@@ -171,10 +178,10 @@ def _merge(old: pd.DataFrame, new: pd.DataFrame, column: str, periods: list[str]
 __all__ = [
     "Replan",
     "ReplanOptions",
-    "StartingPoint",
     "actual_activity",
     "changes",
     "remaining_economy",
     "replan",
     "stock_levels",
+    "tail_start",
 ]
