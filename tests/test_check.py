@@ -207,6 +207,14 @@ def test_a_latin1_byte_is_located_by_line_and_column(make_folder) -> None:
                                  "'bread,product,loaves,pão,'). Fix: save it as CSV, UTF-8")
 
 
+def test_a_latin1_manifest_is_located_too(make_folder) -> None:
+    folder = make_folder()
+    (folder / "economy.toml").write_bytes('name = "mini"\ndescription = "pão"\n'.encode("latin-1"))
+    (error,) = [e for e in check_folder(folder).errors if e.file == "economy.toml"]
+    assert str(error).startswith("economy.toml:2: error: byte 0xE3 at column 17 is not UTF-8")
+    assert error.fix.startswith("save it as UTF-8")
+
+
 def test_a_semicolon_separated_file_is_one_clear_error(make_folder) -> None:
     folder = make_folder(flows_csv=FLOWS.replace(",", ";").replace("-0.5", "-0,5"))
     errors = check_folder(folder).errors
@@ -246,6 +254,6 @@ def test_counterplan_columns_are_checked_like_the_tables(make_folder, tmp_path: 
         load_counterplans(file, economy)
     assert "required column 'value' is missing; the header has 'vlaue' instead" in str(
         caught.value)
-    file.write_bytes("id;kind;technique;value\nc1;pledge;bakery;5\n".encode())
+    file.write_bytes(b"id;kind;technique;value\nc1;pledge;bakery;5\n")
     with pytest.raises(InvalidInput, match="separated by ';'"):
         load_counterplans(file, economy)

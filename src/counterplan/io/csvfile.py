@@ -30,7 +30,7 @@ def read_csv(path: Path, file: str, problems: Problems) -> pd.DataFrame | None:
     except pd.errors.EmptyDataError:
         raise
     except UnicodeDecodeError:
-        _encoding_problem(path, file, problems)
+        encoding_problem(path, file, problems, SAVE_AS)
     except (pd.errors.ParserError, ValueError) as exc:
         problems.add(file, None, f"cannot be read as CSV: {exc}",
                      SAVE_AS + ", and the same number of fields on every line")
@@ -57,7 +57,7 @@ def _separator_problem(path: Path, file: str, problems: Problems) -> bool:
     return False
 
 
-def _encoding_problem(path: Path, file: str, problems: Problems) -> None:
+def encoding_problem(path: Path, file: str, problems: Problems, fix: str) -> None:
     """Report the first byte that is not UTF-8: its line, column and value."""
     data = path.read_bytes()
     try:
@@ -70,7 +70,7 @@ def _encoding_problem(path: Path, file: str, problems: Problems) -> None:
     end = data.find(b"\n", at)
     text = data[start:end if end >= 0 else len(data)].decode("cp1252", "replace").rstrip("\r")
     problems.add(file, line, f"byte 0x{data[at]:02X} at column {at - start + 1} is not UTF-8 "
-                 "(the file looks saved as Latin-1 or Windows-1252)", SAVE_AS, text)
+                 "(the file looks saved as Latin-1 or Windows-1252)", fix, text)
 
 
 def check_header(columns: list[str], known: list[str], required: list[str], file: str,

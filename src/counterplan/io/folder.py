@@ -19,7 +19,7 @@ import tomli_w
 from counterplan.errors import InvalidInput, Problem
 from counterplan.io.assemble import MANIFEST, assemble
 from counterplan.io.atomic import staged_folder
-from counterplan.io.csvfile import read_csv
+from counterplan.io.csvfile import encoding_problem, read_csv
 from counterplan.io.outputs import PLAN_FILES
 from counterplan.io.problems import Problems, RawTable
 from counterplan.model import Economy, Entries
@@ -78,7 +78,11 @@ def _read_manifest(path: Path) -> tuple[dict[str, Any], Problems]:
         return {}, problems
     try:
         return tomllib.loads(file.read_text(encoding="utf-8")), problems
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        encoding_problem(file, MANIFEST, problems, "save it as UTF-8 (an editor's 'Save with "
+                         "encoding', UTF-8)")
+        return {}, problems
+    except tomllib.TOMLDecodeError as exc:
         problems.add(MANIFEST, getattr(exc, "lineno", None), f"not valid TOML: {exc}",
                      "correct the syntax (strings in double quotes, lists in [ ])")
         return {}, problems
