@@ -15,7 +15,9 @@ Reference activity x̄ (columns):
   scale, not a solution, so ``SWEEPS`` sweeps are plenty;
 - investment techniques (those that add to a stock): enough to replace the
   depreciation of the stock the reference activity needs, and to build what
-  it needs beyond the starting level over the plan's periods;
+  it needs beyond the starting level over the plan's periods; the products
+  they use are added to the final demand and the gross output recomputed
+  (twice);
 - stock levels: the larger of the starting level and what x̄ needs;
 - λ (complete sets): λ̄_t = min_r R_r(t) / (u_r · x(g(t))), the complete sets
   the resources allow with stocks aside (the per-period closed form), and
@@ -50,24 +52,39 @@ def reference_activity(economy: Economy, lp: LP) -> FloatArray:
     activity, level = lp.cols.get("activity"), lp.cols.get("level")
     if activity is None or economy.n_techniques == 0:
         return ref
-    x = _gross_output(economy, parts)  # techniques × periods
+    g = economy.target_array()[parts.products]
+    x = _gross_output(parts, g)  # techniques × periods
     lam = lp.cols.get("lambda")
+    sets = _complete_sets(economy, parts, x) if lam is not None else \
+        np.ones(economy.n_periods)
     if lam is not None:
-        sets = _complete_sets(economy, parts, x)
-        x *= sets[None, :]
         ref[lam.slice] = sets[lam.period]
+    final = g * sets[None, :]
+    x = _gross_output(parts, final)
     if len(parts.stocks):
-        need = parts.uses[parts.stocks] @ x  # stocks × periods
-        start = economy.availability_array()[parts.stocks][:, :1]
-        keep = economy.items["depreciation"].to_numpy(dtype=float)[parts.stocks]
-        growth = np.maximum(need - start, 0.0) / max(1, economy.n_periods - 1)
-        x += _share_out(parts.adds[parts.stocks],
-                        need * np.maximum(keep, 0.05)[:, None] + growth)
+        # investment, then the products it uses, twice: the inputs of investment
+        # are a large part of what some products must make
+        for _ in range(2):
+            invest = _investment(economy, parts, x)
+            x = _gross_output(parts, final + parts.uses[parts.products] @ invest)
+        invest = _investment(economy, parts, x)
+        x += invest
         if level is not None:
-            levels = np.maximum(need, start)
-            ref[level.slice] = _floored(levels.T.reshape(-1))
+            need = parts.uses[parts.stocks] @ x
+            start = economy.availability_array()[parts.stocks][:, :1]
+            ref[level.slice] = _floored(np.maximum(need, start).T.reshape(-1))
     ref[activity.slice] = _floored(x.T.reshape(-1))
     return ref
+
+
+def _investment(economy: Economy, parts: Parts, x: FloatArray) -> FloatArray:
+    """Investment activity that replaces the depreciation of the stocks ``x``
+    needs and builds what they need beyond the start level over the periods."""
+    need = parts.uses[parts.stocks] @ x  # stocks × periods
+    start = economy.availability_array()[parts.stocks][:, :1]
+    keep = economy.items["depreciation"].to_numpy(dtype=float)[parts.stocks]
+    growth = np.maximum(need - start, 0.0) / max(1, economy.n_periods - 1)
+    return _share_out(parts.adds[parts.stocks], need * np.maximum(keep, 0.05)[:, None] + growth)
 
 
 def row_sizes(lp: LP, col_ref: FloatArray) -> FloatArray:
@@ -78,9 +95,8 @@ def row_sizes(lp: LP, col_ref: FloatArray) -> FloatArray:
     return _floored(np.maximum(gross, bounds))
 
 
-def _gross_output(economy: Economy, parts: Parts) -> FloatArray:
+def _gross_output(parts: Parts, g: FloatArray) -> FloatArray:
     """Jacobi sweeps x ← S (U x + g) for every period at once."""
-    g = economy.target_array()[parts.products]
     make = sp.csr_matrix(parts.adds[parts.products])
     use = sp.csr_matrix(parts.uses[parts.products])
     x = _share_out(make, g)
