@@ -11,6 +11,7 @@ import re
 import zipfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import pytest
@@ -22,8 +23,9 @@ from counterplan import examples
 from counterplan.counter.evaluate import evaluate
 from counterplan.counter.proposals import parse_counterplans
 from counterplan.web import charts
-from counterplan.web.auth import CSRF_COOKIE, SESSION_COOKIE, THROTTLE_FAILURES, add_user
+from counterplan.web.auth import CSRF_COOKIE, FREE_FAILURES, SESSION_COOKIE, add_user
 from counterplan.web.models import Poll, Proposal
+from counterplan.web.numbers import humane, percent
 from counterplan.web.services.versions import economy_of_example
 
 from webtests import PASSWORD, User, Web, count, snapshot
@@ -112,7 +114,7 @@ def test_login_without_the_csrf_token_is_refused(web: Web, sent: str | None) -> 
 
 def test_wrong_password_then_throttled(web: Web) -> None:
     client = web.anonymous()
-    for _ in range(THROTTLE_FAILURES):
+    for _ in range(FREE_FAILURES["name"]):
         wrong = login_form(client, "agro-member1", "not-the-password")
         assert wrong.status_code == 401
         assert "wrong name or password" in wrong.text and 'name="password"' in wrong.text
@@ -139,7 +141,23 @@ PAGES = ["/", PLAN, f"{PLAN}/versions/1", AGRO, f"{PLAN}/fulfilment", f"{PLAN}/c
 @pytest.mark.parametrize("path", [*PAGES, f"{PLAN}/rounds/1/outcomes"])
 def test_anonymous_visitors_go_to_the_login_page(web: Web, path: str) -> None:
     response = web.anonymous().get(path, follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert response.status_code == 303  # and back here after logging in
+    assert response.headers["location"] == \
+        ("/login" if path == "/" else f"/login?next={quote(path, safe='')}")
+
+
+@pytest.mark.parametrize("next_", ["/plans/brazil/units/agro?page=1",
+                                   "https://elsewhere.example/", "//elsewhere.example/"])
+def test_a_deep_link_survives_the_login(web: Web, next_: str) -> None:
+    client = web.anonymous()
+    page = client.get(f"/login?next={quote(next_, safe='')}")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token is not None
+    done = client.post("/login", data={"name": "agro-member1", "password": PASSWORD,
+                                       "csrf": token.group(1), "next": next_},
+                       follow_redirects=False)
+    assert done.status_code == 303
+    assert done.headers["location"] == (next_ if next_.startswith("/plans") else "/")
 
 
 def test_anonymous_forms_go_to_the_login_page(web: Web) -> None:
@@ -243,9 +261,14 @@ def test_proposing_shows_the_librarys_verdict_at_once(web: Web) -> None:
     expected = evaluate(economy, plans).verdicts.iloc[0]
     html = response.text
     top = html[html.index('id="made"'):html.index('id="activity"')]
-    assert str(escape(expected["reason"])) in top
-    words = {"accepted": "fits the plan", "partial": "fits in part", "rejected": "does not fit"}
-    assert words[expected["verdict"]] in top
+    assert str(escape(humane(expected["reason"]))) in top  # the detail, numbers rounded
+    # a worse norm fits but lowers the plan: the badge and the first sentence say so
+    assert expected["verdict"] == "accepted"
+    fall = (expected["objective_before"] - expected["objective_after"]) / \
+        expected["objective_before"]
+    assert fall > 0 and "fits, lowers the plan" in top
+    assert f"It fits, but the plan gets {percent(fall)} worse" in top
+    assert "e+" not in top and "e-0" not in top
     assert f"Your proposal #{made_id(response)}" in top
 
 
@@ -436,7 +459,8 @@ def test_no_inline_script_and_charts_from_the_spec_functions(web: Web) -> None:
         assert "src=" in tag or 'type="application/json"' in tag, tag
     detail = user.get("/api/plans/brazil/versions/1").json()
     assert spec_in(page, "fulfilment") == charts.fulfilment_per_period(detail["fulfilment"])
-    assert spec_in(page, "valuations") == charts.top_valuations(detail["valuations"])
+    assert spec_in(page, "valuations") == charts.top_valuations(detail["valuations"],
+                                                                money=detail["numeraire"])
     unit = user.get(AGRO).text
     view = user.get("/api/plans/brazil/units/agro").json()
     assert spec_in(unit, "activity") == charts.planned_activity(view["activity"],

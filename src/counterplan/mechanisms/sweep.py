@@ -180,10 +180,10 @@ def _submit(client: Any, todo: list[dict[str, Any]], runs_dir: Path, timeout: fl
     them), and the runs not yet done submitted again."""
     from distributed import wait
 
-    client.run(_warm)  # imports are not a run's time
     count = {"done": 0, "failed": 0}
     remaining = list(todo)
     while remaining:
+        client.run(_warm)  # imports are not a run's time (again after a restart)
         futures = {client.submit(execute, run, key=f"run-{run_hash(run)}", pure=False): run
                    for run in remaining}
         pending = set(futures)

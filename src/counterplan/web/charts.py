@@ -25,6 +25,15 @@ CONFIG = {"font": "system-ui, sans-serif",
 Rows = list[dict[str, Any]]
 Spec = dict[str, Any]
 
+#: 40 distinct colours (Tableau 20, then the paler and darker halves of
+#: d3's category20b/c), so that a unit with many techniques repeats none.
+PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
+           "#ff9da7", "#9c755f", "#bab0ac", "#a0cbe8", "#ffbe7d", "#ff9d9a", "#86bcb6",
+           "#8cd17d", "#f1ce63", "#d4a6c8", "#fabfd2", "#d7b5a6", "#79706e",
+           "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d",
+           "#31a354", "#756bb1", "#636363", "#5254a3", "#8ca252", "#bd9e39", "#ad494a",
+           "#a55194", "#6baed6", "#fd8d3c", "#74c476", "#9e9ac8", "#969696"]
+
 
 def finite(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and \
@@ -57,9 +66,22 @@ def _period(sort: list[str] | None = None) -> dict[str, Any]:
 
 
 def _legend_below(field: str, title: str, **extra: Any) -> dict[str, Any]:
+    """A colour legend under the chart that wraps into as many columns as
+    the width holds and shows every entry (no symbol limit), in colours
+    that do not repeat up to 40 entries."""
     return {"field": field, "type": "nominal", "title": title,
-            "legend": {"orient": "bottom", "labelLimit": 240,
-                       "columns": {"signal": "max(1, floor(width / 220))"}}, **extra}
+            "scale": {"range": PALETTE},
+            "legend": {"orient": "bottom", "labelLimit": 240, "symbolLimit": 0,
+                       "columns": {"signal": "max(1, floor(width / 200))"}}, **extra}
+
+
+def _worth(rows: Rows, money: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """The field and y axis of a valuation chart: the worth in the
+    numeraire (for example jobs of labour) when there is one."""
+    if money is not None and any(finite(r.get("worth")) for r in rows):
+        return "worth", {"title": f"worth, in {money['item']} ({money['unit']}) per unit",
+                         "axis": {"format": "~s"}}
+    return "valuation", {"title": "valuation per unit", "axis": {"format": "~g"}}
 
 
 def _periods(rows: Rows) -> list[str]:
@@ -98,11 +120,13 @@ def fulfilment_compare(first: dict[str, Any], second: dict[str, Any]) -> Spec:
          "encoding": {"y": {"datum": 1}}}])
 
 
-def top_valuations(valuations: Rows, n: int = 15) -> Spec:
+def top_valuations(valuations: Rows, n: int = 15, money: dict[str, Any] | None = None
+                   ) -> Spec:
     """The valuation per period of the ``n`` products valued highest (by
-    their highest valuation in any period).  ``valuations``: item, period,
-    valuation."""
-    values = kept(valuations, "valuation")
+    their highest valuation in any period), as worth in ``money`` (the
+    numeraire) when given.  ``valuations``: item, period, valuation, worth."""
+    field, axis = _worth(valuations, money)
+    values = kept(valuations, "valuation", field)
     best: dict[str, float] = {}
     for r in values:
         best[r["item"]] = max(best.get(r["item"], -math.inf), r["valuation"])
@@ -111,8 +135,7 @@ def top_valuations(valuations: Rows, n: int = 15) -> Spec:
     return spec(f"Valuations of the {len(top)} products valued highest", chosen, height=260,
                 mark={"type": "line", "point": True, "tooltip": True},
                 encoding={"x": _period(_periods(chosen)),
-                          "y": {"field": "valuation", "type": "quantitative",
-                                "title": "valuation per unit", "axis": {"format": ".1e"}},
+                          "y": {"field": field, "type": "quantitative", **axis},
                           "color": _legend_below("item", "product", sort=top)})
 
 
@@ -181,22 +204,23 @@ def balance_shares(balance: Rows, n: int = 20) -> Spec:
                           "color": _legend_below("side", "the unit's share")})
 
 
-def unit_valuations(balance: Rows, n: int = 10) -> Spec:
+def unit_valuations(balance: Rows, n: int = 10, money: dict[str, Any] | None = None) -> Spec:
     """The valuation per period of the (at most ``n``) products the unit
-    makes most of.  ``balance``: item, period, unit_supply, valuation."""
+    makes most of, as worth in ``money`` when given.  ``balance``: item,
+    period, unit_supply, valuation, worth."""
+    field, axis = _worth(balance, money)
     made = kept([r for r in balance if finite(r.get("unit_supply")) and r["unit_supply"] > 0],
-                "valuation")
+                "valuation", field)
     total: dict[str, float] = defaultdict(float)
     for r in made:
         total[r["item"]] += r["unit_supply"]
     top = sorted(total, key=lambda i: -total[i])[:n]
-    values = [{"item": r["item"], "period": r["period"], "valuation": r["valuation"]}
+    values = [{"item": r["item"], "period": r["period"], field: r[field]}
               for r in made if r["item"] in set(top)]
     return spec("Valuations of what the unit makes", values,
                 mark={"type": "line", "point": True, "tooltip": True},
                 encoding={"x": _period(_periods(values)),
-                          "y": {"field": "valuation", "type": "quantitative",
-                                "title": "valuation per unit", "axis": {"format": ".1e"}},
+                          "y": {"field": field, "type": "quantitative", **axis},
                           "color": _legend_below("item", "product", sort=top)})
 
 

@@ -6,6 +6,7 @@ digits as it takes for a share that is not zero to read as not zero."""
 from __future__ import annotations
 
 import math
+import re
 
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -48,6 +49,53 @@ def percent(value: object) -> str:
     if p == 0 or abs(p) >= 0.1:
         return f"{p:,.1f} %"
     return f"{number(p, 2)} %"
+
+
+#: A number written by a program inside a sentence (not part of a name).
+NUMBER = re.compile(r"(?<![\w/.-])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?(?![\w/])")
+SHARE = re.compile(r"only (\d*\.\d+(?:e-?\d+)?) of it")
+
+
+def humane(text: str) -> str:
+    """The numbers of a sentence the library wrote (``1.07891e+06``,
+    ``0.5476 of it``) rewritten for people; years and small counts stay."""
+    text = SHARE.sub(lambda m: f"only {percent(float(m[1]))} of it", text)
+
+    def one(m: re.Match[str]) -> str:
+        word = m.group(0)
+        return word if re.fullmatch(r"-?\d{1,4}", word) else number(float(word))
+    return NUMBER.sub(one, text)
+
+
+SHORT = re.compile(r"(\w[\w/.-]*)(?: \([^)]*\))? in ([^\s:]+): short of what the plan needs "
+                   r"by (-?[\d.]+(?:e[+-]?\d+)?)")
+
+
+def judged(proposal: dict[str, object]) -> dict[str, str]:
+    """A proposal's verdict for people: the badge's words and colour, and a
+    short first sentence that agrees with them (what fits, what blocks it);
+    the library's reason is the detail below it."""
+    before, after = _real(proposal.get("objective_before")), _real(proposal.get("objective_after"))
+    change = None if before is None or after is None or before == 0 else \
+        (after - before) / abs(before)
+    short = SHORT.search(str(proposal.get("reason", "")))
+    blocker = "" if short is None else \
+        f"; first to run short: {short[1]} in {short[2]}, by {number(float(short[3]))}"
+    share = percent(proposal.get("share"))
+    verdict = proposal.get("verdict")
+    if verdict == "accepted" and change is not None and change < -1e-9:
+        return {"word": "fits, lowers the plan", "css": "lowers",
+                "headline": f"It fits, but the plan gets {percent(-change)} worse with it: "
+                            "the targets would be met less fully."}
+    if verdict == "accepted":
+        gain = f", and the plan gets {percent(change)} better" \
+            if change is not None and change > 1e-9 else ""
+        return {"word": "fits the plan", "css": "accepted", "headline": f"It fits the plan{gain}."}
+    if verdict == "partial":
+        return {"word": f"fits in part ({share})", "css": "partial",
+                "headline": f"Only {share} of it fits the plan as it stands{blocker}."}
+    return {"word": "does not fit", "css": "rejected",
+            "headline": f"It does not fit the plan as it stands{blocker}."}
 
 
 def amount(value: object, unit: str = "") -> str:

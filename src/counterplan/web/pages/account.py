@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from counterplan import examples
+from counterplan.web import auth
 from counterplan.web.auth import CSRF_COOKIE, SESSION_COOKIE, attempt_login, log_out, same
 from counterplan.web.pages.common import (
     AppState,
@@ -17,6 +18,7 @@ from counterplan.web.pages.common import (
     PageRoute,
     Visitor,
     Writer,
+    local,
     page_upload,
     render,
     see_other,
@@ -28,39 +30,61 @@ from counterplan.web.services import versions
 router = APIRouter(route_class=PageRoute)
 
 
-def login_page(state: AppState, status: int = 200, message: str = "", name: str = ""
-               ) -> Response:
+def login_page(state: AppState, status: int = 200, message: str = "", name: str = "",
+               next: str = "/") -> Response:
     """The login form with a fresh pre-login CSRF token, in a cookie and in
     the form (double submit)."""
     token = secrets.token_urlsafe(32)
     response = render("login.html", status=status, title="Log in", csrf=token,
-                      message=message, name=name)
+                      message=message, name=name, next=local(next))
     response.set_cookie(CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="lax",
                         secure=state.settings.secure_cookies, path="/login")
     return response
 
 
 @router.get("/login")
-def login_form(state: AppState) -> Response:
-    return login_page(state)
+def login_form(state: AppState, next: str = "/") -> Response:
+    return login_page(state, next=next)
 
 
 @router.post("/login")
 def login(request: Request, state: AppState, name: Annotated[str, Form(max_length=64)] = "",
           password: Annotated[str, Form(max_length=1024)] = "",
-          csrf: Annotated[str, Form()] = "") -> Response:
+          csrf: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
     if not same(request.cookies.get(CSRF_COOKIE), csrf):
         return login_page(state, 403, "The login form was not sent from this site, or it "
                                       "is too old: nobody was logged in. Try again here.",
-                          name)
+                          name, next)
     try:
         done = attempt_login(state.factory, name, password)
     except Refused as exc:
-        return login_page(state, exc.status, exc.message, name)
-    response = see_other("/")
+        return login_page(state, exc.status, exc.message, name, next)
+    response = see_other(local(next))
     set_session_cookie(response, done.token, state.settings.secure_cookies)
     response.delete_cookie(CSRF_COOKIE, path="/login")
     return response
+
+
+@router.get("/account/password")
+def password_form(who: Visitor) -> Response:
+    return render("password.html", viewer=who, title="Change your password")
+
+
+@router.post("/account/password")
+def change_password(request: Request, who: Writer, state: AppState,
+                    current: Annotated[str, Form(max_length=1024)] = "",
+                    new: Annotated[str, Form(max_length=1024)] = "",
+                    again: Annotated[str, Form(max_length=1024)] = "") -> Response:
+    """A new password for the visitor; the form comes back with what is wrong."""
+    try:
+        if new != again:
+            raise Refused(422, "the two new passwords differ; nothing was changed")
+        auth.change_password(state.factory, who.user, current, new, auth.client_address(request),
+                             keep=who.token)
+    except Refused as exc:
+        return render("password.html", status=exc.status, viewer=who,
+                      title="Change your password", message=exc.message)
+    return see_other("/?done=password")
 
 
 @router.post("/logout")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from counterplan.web.auth import SESSION_COOKIE, Caller, caller_of, same
-from counterplan.web.numbers import amount, number, percent
+from counterplan.web.numbers import amount, humane, judged, number, percent
 from counterplan.web.requests import AppState, Upload, problems_of, read_upload, state_of
 from counterplan.web.rights import Refused
 
@@ -29,6 +29,8 @@ templates = Environment(loader=FileSystemLoader(TEMPLATES),
 templates.filters["number"] = number
 templates.filters["percent"] = percent
 templates.filters["amount"] = amount
+templates.filters["humane"] = humane
+templates.globals["judged"] = judged
 #: The verdicts of the library's evaluator, in the pages' words.
 templates.globals["verdict_words"] = {"accepted": "fits the plan", "partial": "fits in part",
                                       "rejected": "does not fit"}
@@ -83,6 +85,16 @@ __all__ = ["AppState", "Caller", "PageRoute", "Visitor", "Writer", "page_upload"
            "see_other"]
 
 
+def local(url: str) -> str:
+    """``url`` when it is a path of this site, else the home page (a login
+    link must not send anyone elsewhere)."""
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not url.startswith("/") or url.startswith("//") or \
+            "\\" in url:
+        return "/"
+    return url
+
+
 def see_other(url: str) -> RedirectResponse:
     """After a form: go to ``url`` with GET (so a reload sends nothing twice)."""
     return RedirectResponse(url, status_code=303)
@@ -121,8 +133,10 @@ class PageRoute(APIRoute):
         async def route(request: Request) -> Response:
             try:
                 return await handler(request)
-            except LoginNeeded:
-                return see_other("/login")
+            except LoginNeeded:  # back here after logging in
+                here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return see_other("/login" if here == "/" or request.method != "GET"
+                                 else f"/login?next={quote(here, safe='')}")
             except Refused as exc:
                 return error_page(request, exc)
             except RequestValidationError as exc:

@@ -89,7 +89,8 @@ def version_page(plan: str, number: Id, who: Visitor, state: AppState) -> Respon
     return render("version.html", viewer=who, title=f"{a.plan.title}: version {number}",
                   plan=a.plan.name, office=a.office, v=detail,
                   charts={"fulfilment": charts.fulfilment_per_period(detail["fulfilment"]),
-                          "valuations": charts.top_valuations(detail["valuations"])})
+                          "valuations": charts.top_valuations(detail["valuations"],
+                                                              money=detail["numeraire"])})
 
 
 @router.get("/plans/{plan}/compare")

@@ -78,10 +78,13 @@ def unit_context(plan: str, unit: str, who: Caller, state: State, made: str = ""
         "pages": pages,
         # in the order they were made (the file's order for an upload)
         "fresh": sorted((p for p in proposals if p["id"] in fresh), key=lambda p: p["id"]),
-        "polls": polls, "notice": DONE.get(done, ""), "form": {}, "refusal": None,
+        "polls": polls, "poll_open": any(p["state"] == "open" for p in polls),
+        "notice": DONE.get(done, ""), "form": {}, "refusal": None,
+        "report_form": {}, "report_refusal": None,
         "charts": {"activity": charts.planned_activity(view["activity"], view["techniques"]),
                    "shares": charts.balance_shares(view["balance"]),
-                   "valuations": charts.unit_valuations(view["balance"])}}
+                   "valuations": charts.unit_valuations(view["balance"],
+                                                        money=view["numeraire"])}}
 
 
 @router.post("/plans/{plan}/units/{unit}/proposals")
@@ -180,7 +183,16 @@ def report(plan: str, unit: str, who: Writer, state: AppState,
            technique: Annotated[str, Form()] = "", period: Annotated[str, Form()] = "",
            activity: Annotated[str, Form()] = "",
            note: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    with state.tx() as db:
-        reports.report(db, state.cache, actor(db, who.user, plan), unit, technique, period,
-                       reports.activity_of(activity), note)
+    """A report; one the plan refuses comes back in the form, as typed, with why."""
+    try:
+        with state.tx() as db:
+            reports.report(db, state.cache, actor(db, who.user, plan), unit, technique,
+                           period, reports.activity_of(activity), note)
+    except Refused as exc:
+        if exc.status != 422:
+            raise
+        context = unit_context(plan, unit, who, state)
+        context.update(report_refusal=exc, report_form={
+            "technique": technique, "period": period, "activity": activity, "note": note})
+        return render("unit.html", status=exc.status, viewer=who, **context)
     return see_other(unit_url(plan, unit, "done=reported", "report"))

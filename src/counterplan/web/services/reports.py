@@ -52,24 +52,23 @@ def report(db: Session, cache: VersionCache, a: Actor, unit: str, technique: str
 
 def _latest_reports(db: Session, a: Actor) -> pd.DataFrame:
     rows = db.execute(select(Report.unit_id, Report.technique, Report.period, Report.activity,
-                             Version.id).join(Version, Report.version_id == Version.id)
+                             Version.number).join(Version, Report.version_id == Version.id)
                       .where(Version.plan_id == a.plan.id).order_by(Report.id)).all()
-    frame = pd.DataFrame(rows, columns=["unit", "technique", "period", "actual", "version_id"])
+    frame = pd.DataFrame(rows, columns=["unit", "technique", "period", "actual",
+                                        "reported_against"])
     return frame.drop_duplicates(["technique", "period"], keep="last")
 
 
 def fulfilment(db: Session, cache: VersionCache, a: Actor) -> dict[str, Any]:
-    """Fulfilment per unit, technique and period, and the ranking of units."""
+    """Fulfilment per unit, technique and period against the plan in force
+    (whatever version each report was made against, which each cell names),
+    and the ranking of units."""
     current = in_force(db, a)
     reports = _latest_reports(db, a)
-    cells: list[pd.DataFrame] = []
-    for version_id in reports["version_id"].unique():
-        group = reports[reports["version_id"] == version_id]
-        planned = loaded(db, cache, db.get_one(Version, int(version_id))).tables["activity"]
-        cells.append(group.merge(planned.rename(columns={"level": "planned"}),
-                                 on=["technique", "period"], how="left"))
-    table = pd.concat(cells, ignore_index=True) if cells else pd.DataFrame(
-        columns=["unit", "technique", "period", "actual", "planned"])
+    planned = loaded(db, cache, current).tables["activity"]
+    table = reports.merge(planned.rename(columns={"level": "planned"}),
+                          on=["technique", "period"], how="left")
+    table["planned"] = table["planned"].astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         table["ratio"] = np.where(table["planned"] > 0, table["actual"] / table["planned"],
                                   np.nan)
@@ -89,7 +88,6 @@ def fulfilment(db: Session, cache: VersionCache, a: Actor) -> dict[str, Any]:
             "norm_improvement": improvements.get(unit)})
     by_fulfilment = sorted(ranking, key=lambda r: -_or(r["fulfilment"], -1.0))
     by_norms = sorted(ranking, key=lambda r: -_or(r["norm_improvement"], 0.0))
-    table = table.drop(columns=["version_id"], errors="ignore")
     clean = table.astype(object).where(table.notna(), None)
     return {"version": current.number, "cells": clean.to_dict("records"),
             "by_fulfilment": by_fulfilment, "by_norms": by_norms}

@@ -217,6 +217,34 @@ def publish(db: Session, a: Actor, number: int) -> dict[str, Any]:
     return describe(db, v)
 
 
+def numeraire(got: Loaded) -> dict[str, Any] | None:
+    """The resource that valuations are shown in, so that people can read
+    them: labour when the plan has it, else the resource worth most in all.
+    Its valuation per period; None when no resource is valued."""
+    resources = got.tables["resources"]
+    e = got.economy
+    kinds = e.items["kind"].reindex(resources["item"]).to_numpy()
+    valued = resources[(kinds == "resource") & (resources["valuation"] > 0)]
+    if valued.empty:
+        return None
+    worth = (valued["valuation"] * valued["available"]).groupby(valued["item"]).sum()
+    item = "labour" if "labour" in worth.index else str(worth.idxmax())
+    mine = valued[valued["item"] == item]
+    return {"item": item, "unit": str(e.items.loc[item, "unit"]),
+            "valuation": {str(p): float(v) for p, v in zip(mine["period"], mine["valuation"],
+                                                           strict=True)}}
+
+
+def in_numeraire(rows: list[dict[str, Any]], money: dict[str, Any] | None
+                 ) -> list[dict[str, Any]]:
+    """Each row's valuation also as ``worth``: how many units of the
+    numeraire one unit is worth to the plan in that period."""
+    for r in rows:
+        base = None if money is None else money["valuation"].get(str(r["period"]))
+        r["worth"] = None if not base or r.get("valuation") is None else r["valuation"] / base
+    return rows
+
+
 def detail(db: Session, cache: VersionCache, a: Actor, number: int) -> dict[str, Any]:
     """A version's summary, fulfilment per period and the valuations."""
     v = version(db, a, number)
@@ -224,9 +252,11 @@ def detail(db: Session, cache: VersionCache, a: Actor, number: int) -> dict[str,
     fulfilment = got.tables["fulfilment"]
     per_period = fulfilment.groupby("period", sort=False)["ratio"].mean()
     balance = got.tables["balance"]
-    return {**describe(db, v), "summary": got.summary,
+    money = numeraire(got)
+    return {**describe(db, v), "summary": got.summary, "numeraire": money,
             "fulfilment": [{"period": p, "ratio": float(r)} for p, r in per_period.items()],
-            "valuations": _records(balance[["item", "period", "valuation"]]),
+            "valuations": in_numeraire(_records(balance[["item", "period", "valuation"]]),
+                                       money),
             "resources": _records(got.tables["resources"])}
 
 
@@ -299,17 +329,35 @@ def unit_view(db: Session, cache: VersionCache, a: Actor, unit: str) -> dict[str
     part = balance[(balance["unit_supply"] > 0) | (balance["unit_use"] > 0)]
     made = set(e.items.index[products[(supply[products] > 0).any(axis=1)]])
     targets = got.tables["fulfilment"]
+    money = numeraire(got)
     return {
+        "numeraire": money, "norms": _norms(e, mine),
         "unit": unit, "name": str(e.units.loc[unit, "name"]),
         "version": describe(db, v), "periods": list(e.periods),
         "techniques": [{"id": t, "name": str(e.techniques.loc[t, "name"])} for t in tech_ids],
         "activity": _records(techniques),
-        "balance": _records(part[["item", "period", "supply", "use", "unit_supply",
-                                  "unit_use", "share_of_supply", "share_of_use",
-                                  "valuation"]]),
+        "balance": in_numeraire(_records(part[["item", "period", "supply", "use",
+                                               "unit_supply", "unit_use", "share_of_supply",
+                                               "share_of_use", "valuation"]]), money),
         "targets": _records(targets[targets["item"].isin(made)]),
         "items": [str(i) for i in e.items.index],
     }
+
+
+def _norms(e: Economy, techniques: np.ndarray) -> list[dict[str, Any]]:
+    """The flows per unit of activity of ``techniques`` (codes): outputs
+    first, then inputs, each with the item's unit."""
+    f = e.flows
+    keep = np.isin(f.technique, techniques)
+    table = pd.DataFrame({
+        "technique": e.techniques.index.to_numpy(dtype=object)[f.technique[keep]],
+        "item": e.items.index.to_numpy(dtype=object)[f.item[keep]],
+        "amount": f.amount[keep],
+        "unit": e.items["unit"].to_numpy(dtype=object)[f.item[keep]]})
+    table["side"] = np.where(table["amount"] > 0, "output", "input")
+    table = table.sort_values(["technique", "side", "amount"], ascending=[True, False, True],
+                              kind="stable")
+    return _records(table)
 
 
 def units(db: Session, cache: VersionCache, a: Actor) -> list[dict[str, Any]]:
