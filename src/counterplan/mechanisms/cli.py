@@ -65,7 +65,13 @@ def sweep(
     plan = read_spec(spec)
     if out.exists() and not out.is_dir():
         raise CounterplanError(f"{out} is a file; give a folder for the sweep's results")
-    report = run_sweep(plan, out, scheduler, workers, say=lambda s: typer.echo(s, err=True))
+    try:
+        report = run_sweep(plan, out, scheduler, workers, say=lambda s: typer.echo(s, err=True))
+    except KeyboardInterrupt:
+        kept = len(list((out / "runs").glob("*.parquet"))) if (out / "runs").is_dir() else 0
+        typer.echo(f"interrupted; the {kept} run(s) done are kept in {out}/runs: run the same "
+                   "command again to resume", err=True)
+        raise typer.Exit(130) from None
     typer.echo(f"{report.total} run(s): {report.skipped} skipped (done before), "
                f"{report.done} run now, {report.failed} failed; {report.workers} worker(s) "
                f"of {report.memory_per_worker / 2**30:.2f} GiB; {report.seconds:.1f} s")
