@@ -164,3 +164,23 @@ def test_tiny_economies_are_valid(tmp_path: Path, n: int, stocks: bool) -> None:
     assert read_folder(tmp_path / "plan") == e
     levels = material_balance(e).activity["level"].to_numpy()
     assert levels.min() >= 0 and levels.max() > 0
+
+
+def test_sectors_keep_most_inputs_near_their_product() -> None:
+    """With sectors, products draw most inputs from their own block of ids;
+    the table stays productive and has one flow per pair."""
+    n = 2000
+    plain = generate(GeneratorOptions(products=n, seed=3))
+    sectors = generate(GeneratorOptions(products=n, seed=3, sectors=20))
+    size = n // 20
+
+    def local_share(e: Economy) -> float:
+        m = e.flow_matrix.tocoo()
+        inputs = (m.data < 0) & (m.row < n)
+        return float(np.mean(m.row[inputs] // size == m.col[inputs] // size))
+
+    assert local_share(sectors) > 0.75 > 0.2 > local_share(plain)
+    pairs = sectors.flows.technique.astype(np.int64) * 10**7 + sectors.flows.item
+    assert len(np.unique(pairs)) == len(pairs)
+    a = -sp.csr_matrix(sectors.flow_matrix)[:n, :n].minimum(0)
+    assert float(abs(a).sum(axis=0).max()) < 1.0  # every column sum of A below one

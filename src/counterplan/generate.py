@@ -57,6 +57,10 @@ FloatArray = NDArray[np.float64]
 LABOUR_SLACK = 1.05
 #: The same with stocks, leaving labour for investment.
 LABOUR_SLACK_STOCKS = 1.25
+#: With sectors: the share of inputs drawn from a product's own sector, and how many
+#: supplier sectors each sector draws the rest from.
+LOCAL_SHARE = 0.8
+SUPPLIER_SECTORS = 3
 #: Depreciation of every capacity stock.
 DEPRECIATION = 0.05
 #: Products drawn (before merging repeats) per investment technique.
@@ -83,6 +87,10 @@ class GeneratorOptions:
     seed: int = 0
     stocks: bool = False
     labour: bool = True
+    #: 0: suppliers drawn from the whole economy; k > 0: products in k sectors of
+    #: neighbouring ids, drawing ``LOCAL_SHARE`` of their inputs from their own
+    #: sector and the rest from ``SUPPLIER_SECTORS`` supplier sectors (as real tables do)
+    sectors: int = 0
 
     def __post_init__(self) -> None:
         if self.products < 2:
@@ -92,6 +100,9 @@ class GeneratorOptions:
                                    f"= {self.products // 2}, not {self.inputs}")
         if self.periods < 1:
             raise CounterplanError(f"periods must be at least 1, not {self.periods}")
+        if not 0 <= self.sectors <= self.products // 2:
+            raise CounterplanError(f"sectors must be between 0 and products // 2 "
+                                   f"= {self.products // 2}, not {self.sectors}")
 
     @property
     def mean_inputs(self) -> int:
@@ -105,7 +116,8 @@ def generate(options: GeneratorOptions) -> Economy:
     rng = np.random.default_rng(options.seed)
     n, periods = options.products, options.periods
     layout = _Layout(n, options.labour, options.stocks)
-    rank_to_product = _Relabel.draw(rng, n)
+    rank_to_product: _Relabel | _Sectors = _Sectors.draw(rng, n, options.sectors) \
+        if options.sectors else _Relabel.draw(rng, n)
     draws = _draws(rng, n, options.mean_inputs)
     investment_draws = (_draws(rng, n, min(INVESTMENT_INPUTS, n // 2)) if options.stocks
                         else draws[:0])
@@ -129,7 +141,20 @@ def generate(options: GeneratorOptions) -> Economy:
         gross = _solve(lambda x: x + inputs.T @ x, final[:, 0])  # x = f + A x
         availability.append(_add_stocks(rng, layout, flows, investment_draws,
                                          rank_to_product, gross))
-    return _economy(options, layout, flows.flows(), availability, _targets(final))
+    merged = _merged(flows.flows()) if options.sectors else flows.flows()
+    return _economy(options, layout, merged, availability, _targets(final))
+
+
+def _merged(flows: Flows) -> Flows:
+    """One flow per (technique, item): folding ranks into sectors can draw the
+    same supplier twice; their amounts add up."""
+    key = flows.technique.astype(np.int64) << 32 | flows.item.astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    amount = np.add.reduceat(flows.amount[order], first)
+    return Flows(technique=(key[first] >> 32).astype(np.int32),
+                 item=(key[first] & 0xFFFFFFFF).astype(np.int32), amount=amount)
 
 
 def _draws(rng: np.random.Generator, n: int, k: int) -> IntArray:
@@ -154,12 +179,40 @@ class _Relabel:
             a = a % (n - 1) + 1
         return cls(n, a, int(rng.integers(n)))
 
-    def __call__(self, rank: IntArray) -> IntArray:
+    def __call__(self, rank: IntArray, technique: IntArray) -> IntArray:
         product = rank.astype(np.int64)
         product *= self.a
         product += self.c
         product %= self.n
         return product.astype(np.int32)
+
+
+class _Sectors:
+    """Suppliers with sector structure: product ids in ``k`` contiguous
+    sectors; a draw is local (the technique's own sector) with probability
+    ``LOCAL_SHARE``, else from one of the sector's ``SUPPLIER_SECTORS``
+    supplier sectors (drawn once).  Within a sector the supplier rank, folded
+    to the sector's size, keeps the Zipf law: each sector has its hubs."""
+
+    def __init__(self, n: int, k: int, suppliers: IntArray, rng: np.random.Generator):
+        self.n, self.k, self.suppliers, self.rng = n, k, suppliers, rng
+        self.bounds = np.linspace(0, n, k + 1).astype(np.int64)
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, n: int, k: int) -> _Sectors:
+        offsets = rng.integers(1, max(k, 2), (k, SUPPLIER_SECTORS))
+        suppliers = (np.arange(k)[:, None] + offsets) % k
+        return cls(n, k, suppliers.astype(np.int32), rng)
+
+    def __call__(self, rank: IntArray, technique: IntArray) -> IntArray:
+        own = np.searchsorted(self.bounds, technique.astype(np.int64) % self.n,
+                              side="right") - 1
+        away = self.rng.random(len(rank)) >= LOCAL_SHARE
+        sector = own.copy()
+        pick = self.rng.integers(0, SUPPLIER_SECTORS, int(away.sum()))
+        sector[away] = self.suppliers[own[away], pick]
+        start, size = self.bounds[sector], np.diff(self.bounds)[sector]
+        return (start + rank.astype(np.int64) % size).astype(np.int32)
 
 
 class _FlowArrays:
@@ -196,7 +249,8 @@ class _FlowArrays:
 
 
 def _add_inputs(rng: np.random.Generator, flows: _FlowArrays, first: int, draws: IntArray,
-                rank_to_product: _Relabel, share: tuple[float, float]) -> IntArray:
+                rank_to_product: _Relabel | _Sectors, share: tuple[float, float]
+                ) -> IntArray:
     """The inputs of techniques first, first + 1, …: distinct suppliers with
     coefficients summing to a share drawn uniformly in ``share``, added block
     by block.  Returns the number of inputs of each technique."""
@@ -210,7 +264,7 @@ def _add_inputs(rng: np.random.Generator, flows: _FlowArrays, first: int, draws:
         starts = np.cumsum(c, dtype=np.int64) - c
         weight *= np.repeat(rng.uniform(*share, len(block)) / np.add.reduceat(weight, starts), c)
         technique = np.repeat(np.arange(first + lo, first + lo + len(block), dtype=np.int32), c)
-        flows.add(technique, rank_to_product(rank), -weight)
+        flows.add(technique, rank_to_product(rank, technique), -weight)
     return counts
 
 
@@ -329,7 +383,7 @@ class _Layout:
 
 
 def _add_stocks(rng: np.random.Generator, layout: _Layout, flows: _FlowArrays,
-                draws: IntArray, rank_to_product: _Relabel, gross: FloatArray
+                draws: IntArray, rank_to_product: _Relabel | _Sectors, gross: FloatArray
                 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Capacity ``k<j>`` needed by ``p<j>`` and made by ``invest-<j>``; returns
     the start levels, 5 % above what the first period's targets need."""
