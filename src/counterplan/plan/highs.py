@@ -110,7 +110,12 @@ def run_highs(lp: LP, options: SolverOptions = SolverOptions()) -> Solution:
     300 products × 5 periods, optimal in 4.3 s unscaled, no convergence in
     33 s scaled).  The violation of every family is reported after the solve
     (:func:`violations`)."""
-    return _run(lp, options, choose_algorithm(lp, options.algorithm))
+    algorithm = choose_algorithm(lp, options.algorithm)
+    if algorithm == "pdhg":  # past the simplex limit: our first-order solver
+        from counterplan.plan.solver import run_lp
+
+        return run_lp(lp, options)
+    return _run(lp, options, algorithm)
 
 
 def violations(lp: LP, x: FloatArray) -> dict[str, float]:

@@ -4,6 +4,8 @@ interior point, PDLP) or our first-order solver (``pdhg``), with the same
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -31,7 +33,7 @@ def run_lp(lp: LP, options: SolverOptions | None = None,
     options = options or SolverOptions()
     algorithm = choose_algorithm(lp, options.algorithm)
     if algorithm != "pdhg":
-        return run_highs(lp, options)
+        return run_highs(lp, replace(options, algorithm=algorithm))
     settings = Settings(tolerance=options.tolerance_for("pdhg"), time_limit=options.time_limit,
                         iteration_limit=ITERATION_LIMIT, log=options.log)
     ref = np.ones(lp.matrix.shape[1]) if col_ref is None else col_ref
