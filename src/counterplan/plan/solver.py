@@ -33,7 +33,7 @@ def run_lp(lp: LP, options: SolverOptions | None = None,
     options = options or SolverOptions()
     algorithm = choose_algorithm(lp, options.algorithm)
     if algorithm != "pdhg":
-        return run_highs(lp, replace(options, algorithm=algorithm))
+        return run_highs(lp, replace(options, algorithm=algorithm))  # type: ignore[arg-type]
     settings = Settings(tolerance=options.tolerance_for("pdhg"), time_limit=options.time_limit,
                         iteration_limit=ITERATION_LIMIT, log=options.log)
     ref = np.ones(lp.matrix.shape[1]) if col_ref is None else col_ref
