@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 from counterplan.examples import copy_example
+from counterplan.io.folder import read_folder
+from counterplan.model import Economy
 
 from economies import MINIMAL
 
@@ -31,6 +34,22 @@ def make_folder(tmp_path: Path) -> FolderMaker:
         return folder
 
     return make
+
+
+@pytest.fixture(scope="session")
+def bundled() -> Callable[[str], Economy]:
+    """A bundled example's economy, read once for the whole session.  An
+    Economy is immutable, so tests can share it; use :func:`example` for a
+    folder a test may change."""
+    cache: dict[str, Economy] = {}
+
+    def read(name: str) -> Economy:
+        if name not in cache:
+            cache[name] = read_folder(Path(str(resources.files("counterplan.examples")
+                                                / "data" / name)))
+        return cache[name]
+
+    return read
 
 
 @pytest.fixture

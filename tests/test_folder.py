@@ -14,8 +14,8 @@ from counterplan.schema import PRODUCT, RESOURCE, STOCK
 
 @pytest.mark.parametrize("name", names())
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_round_trip_gives_an_equal_economy(example, tmp_path: Path, name: str, fmt: str) -> None:
-    economy = read_folder(example(name))
+def test_round_trip_gives_an_equal_economy(bundled, tmp_path: Path, name: str, fmt: str) -> None:
+    economy = bundled(name)
     written = write_folder(economy, tmp_path / f"out-{fmt}", format=fmt)
     assert sorted(p.suffix for p in written.iterdir() if p.suffix != ".toml") == \
         [f".{fmt}"] * len([p for p in written.iterdir() if p.suffix != ".toml"])
