@@ -6,6 +6,7 @@ test-artifacts/ (CI's artefacts)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,3 +154,53 @@ def test_pages_read_on_a_phone(browser: Browser, site: str, path: str) -> None:
     assert width <= 390 + 1  # nothing wider than the phone: tables scroll inside
     member.shot("phone" + path.replace("/", "-"))
     assert member.errors == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_verdicts_norms_and_charts_read_for_people(browser: Browser, site: str,
+                                                   width: int) -> None:
+    """A pledge far beyond capacity: a short first sentence with the share as
+    a percentage, numbers without scientific notation, details folded; the
+    unit's norms beside the form; valuations in labour; the deep link kept
+    through the login; a refused report keeps what was typed."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{site}/plans/brazil/units/agro#propose")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.get_by_label("Name").fill("agro-delegate")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/plans/brazil/units/agro"))  # the deep link kept
+    expect(page.locator("details.norms")).to_contain_text("agriculture")
+    expect(page.locator("#valuations figcaption")).to_contain_text("worth to the plan in labour")
+    form = page.locator("form", has=page.get_by_role("button",
+                                                     name="Propose and see the verdict"))
+    form.locator("select[name=kind]").select_option("pledge")
+    form.locator("select[name=technique]").select_option("agriculture")
+    form.locator("select[name=period]").select_option("2027")
+    form.locator("input[name=value]").fill("5000000")
+    form.get_by_role("button", name="Propose and see the verdict").click()
+    verdict = page.locator("#made")
+    expect(verdict.locator(".badge")).to_contain_text("fits in part")
+    headline = verdict.locator(".headline")
+    expect(headline).to_contain_text(re.compile(r"Only [0-9.]+ % of it fits"))
+    expect(verdict.locator("details .reason")).to_be_hidden()  # folded
+    text = verdict.inner_text()
+    assert not re.search(r"\d[eE][+-]?\d", text), text  # no 1e+06 for people
+    page.screenshot(path=str(_artefact(f"verdict-{width}")), full_page=True)
+
+    report = page.locator("form", has=page.get_by_role("button", name="Report"))
+    report.locator("input[name=activity]").fill("1e308")
+    report.get_by_role("button", name="Report").click()
+    expect(page.locator("#report-refusal")).to_contain_text("more than 100 times")
+    expect(page.locator("form", has=page.get_by_role("button", name="Report"))
+           .locator("input[name=activity]")).to_have_value("1e308")
+    width_used: Any = page.evaluate("document.documentElement.scrollWidth")
+    assert width_used <= width + 1
+    page.screenshot(path=str(_artefact(f"report-refused-{width}")), full_page=True)
+    context.close()
+
+
+def _artefact(name: str) -> Path:
+    ARTEFACTS.mkdir(exist_ok=True)
+    return ARTEFACTS / f"{name}.png"
