@@ -6,8 +6,8 @@ Peng and Yang, 2025, arXiv 2507.14051), itself a refinement of PDLP
 operations, so its cost per iteration is two passes over the nonzeros.
 
 The problem, minimised (a maximisation is negated), in plan-relative units
-(:mod:`counterplan.plan.scaling`) and then equilibrated (Ruiz, then
-Pock–Chambolle):
+(:mod:`counterplan.plan.scaling`) and then equilibrated (Pock–Chambolle;
+Ruiz is available but off, see ``RUIZ_SWEEPS``):
 
     min c·x   subject to   l ≤ A x ≤ u,   lo ≤ x ≤ hi
 
@@ -28,9 +28,10 @@ primal weight moves halfway (in logarithms) to ‖Δy‖/‖Δx‖.
 
 Stopping rule, checked every ``CHECK_EVERY`` iterations at T(z), all in
 plan-relative units: the largest row violation (a fraction of the row's
-size), the largest reduced-cost violation over (1 + the largest cost) and
-|primal − dual objective| / (1 + |primal| + |dual|) all at most the
-tolerance.  Infeasibility and unboundedness are read from the difference of
+size), the largest reduced-cost violation over (1 + the largest cost), and
+the gap — |primal − dual objective| plus what the remaining violations are
+worth, over 1 + |primal| + |dual| (:func:`_errors`) — all at most the
+tolerance (docs/solver.md).  Infeasibility and unboundedness are read from the difference of
 successive iterates, which tends to a certificate (a Farkas ray or a primal
 ray) when there is no optimum.
 
