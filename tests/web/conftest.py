@@ -9,18 +9,16 @@ here, and fail under CI=true, so that CI cannot pass without them.
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from counterplan.web import db as database
 from counterplan.web.app import Settings, create_app
 
-from webtests import Web, _admin, _seed, _with_database, postgres_server
+from webtests import Web, _admin, _seed, _with_database, fresh_copy, postgres_server
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -50,18 +48,8 @@ def db_url(request: pytest.FixtureRequest, templates: dict[str, str], tmp_path: 
     backend = request.param
     if backend not in templates:
         pytest.skip("no PostgreSQL server: set COUNTERPLAN_TEST_POSTGRES")
-    if backend == "sqlite":
-        copy = tmp_path / "counterplan.db"
-        shutil.copy(templates["sqlite"].removeprefix("sqlite:///"), copy)
-        yield f"sqlite:///{copy}"
-        return
-    server = postgres_server()
-    assert server is not None
-    name = f"counterplan_test_{uuid.uuid4().hex[:12]}"
-    template = sa.make_url(templates["postgresql"]).database
-    _admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    yield _with_database(server, name)
-    _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_copy(templates, backend, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -37,7 +37,8 @@ def serve(db_url: str, **settings: Any) -> Iterator[str]:
     """The app on ``db_url`` (with other ``settings`` when given), listening
     on 127.0.0.1; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(Settings(db_url=db_url, **settings)), host="127.0.0.1",
+    app = create_app(Settings(db_url=db_url, **settings))
+    config = uvicorn.Config(app, host="127.0.0.1",
                             port=port,
                             log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
@@ -53,6 +54,7 @@ def serve(db_url: str, **settings: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        app.state.counterplan.engine.dispose()
 
 
 def chromium_or_fail() -> str:

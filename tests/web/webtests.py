@@ -6,7 +6,12 @@ changed nothing."""
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +43,26 @@ def _admin(url: str, statement: str) -> None:
     with engine.connect() as c:
         c.execute(sa.text(statement))
     engine.dispose()
+
+
+@contextmanager
+def fresh_copy(templates: dict[str, str], backend: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh copy of the seeded demo database of ``backend`` (``templates``
+    holds one per backend), in ``tmp_path`` for SQLite."""
+    if backend == "sqlite":
+        target = tmp_path / f"{uuid.uuid4().hex}.db"
+        shutil.copy(templates["sqlite"].removeprefix("sqlite:///"), target)
+        yield f"sqlite:///{target}"
+        return
+    server = postgres_server()
+    assert server is not None
+    name = f"counterplan_test_{uuid.uuid4().hex[:12]}"
+    template = sa.make_url(templates["postgresql"]).database
+    _admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _with_database(server, name)
+    finally:
+        _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _seed(url: str) -> None:
@@ -92,7 +117,7 @@ def count(web: Web, table: str) -> int:
 
 
 TABLES = ("users", "plans", "memberships", "versions", "publications", "rounds", "proposals",
-          "outcomes", "polls", "poll_items", "voters", "ballots", "reports")
+          "outcomes", "polls", "poll_items", "voters", "reports")
 
 
 def snapshot(web: Web) -> dict[str, int]:

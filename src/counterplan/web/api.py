@@ -13,10 +13,13 @@ from pydantic import BaseModel, Field
 from counterplan.web.auth import (
     SESSION_COOKIE,
     Caller,
-    attempt_login,
     caller_of,
+    change_password,
+    client_address,
     log_out,
+    login_request,
     same,
+    set_device_cookie,
 )
 from counterplan.web.requests import (
     MAX_ID,
@@ -62,10 +65,25 @@ class LoginBody(BaseModel):
 
 
 @router.post("/login", summary="Log in; returns the CSRF token for later calls")
-def login(body: LoginBody, response: Response, state: AppState) -> dict[str, str]:
-    done = attempt_login(state.factory, body.name, body.password)
+def login(body: LoginBody, request: Request, response: Response, state: AppState
+          ) -> dict[str, str]:
+    done = login_request(state.factory, request, body.name, body.password)
     set_session_cookie(response, done.token, state.settings.secure_cookies)
+    set_device_cookie(response, done, state.settings.secure_cookies)
     return {"user": done.user.name, "csrf": done.csrf}
+
+
+class PasswordBody(BaseModel):
+    current: str = Field(max_length=1024)
+    new: str = Field(max_length=1024)
+
+
+@router.post("/password", summary="Change your password; your other sessions end")
+def password(body: PasswordBody, request: Request, who: Writer, state: AppState
+             ) -> dict[str, bool]:
+    change_password(state.factory, who.user, body.current, body.new, client_address(request),
+                    keep=who.token)
+    return {"changed": True}
 
 
 @router.post("/logout")

@@ -1,5 +1,5 @@
-"""Commands of the web application: serve, users add/list/remove, export and
-restore.  Glue only: each parses, calls the app or a service, and prints."""
+"""Commands of the web application: serve, users add/list/remove/passwd,
+export and restore.  Glue only: each parses, calls the app or a service, and prints."""
 
 from __future__ import annotations
 
@@ -93,6 +93,30 @@ def users_add(name: str, db: Db = DEFAULT_URL,
     except Refused as exc:
         raise CounterplanError(exc.message) from None
     typer.echo(f"added {name}")
+
+
+@users_app.command("passwd")
+def users_passwd(name: str, db: Db = DEFAULT_URL,
+                 password: Annotated[str | None, typer.Option(
+                     help="the new password (else $COUNTERPLAN_PASSWORD, else asked)")] = None,
+                 ) -> None:
+    """Set an account's password; its sessions end and its failed logins are forgotten."""
+    from counterplan.web.auth import set_password
+    from counterplan.web.models import User
+    from counterplan.web.rights import Refused
+
+    _, factory = _state(db)
+    try:
+        with factory() as session, session.begin():
+            user = session.scalar(select(User).where(User.name == name))
+            if user is None:
+                raise CounterplanError(f"no user called {name!r}; `counterplan users list` "
+                                       "shows them")
+            set_password(session, user, _password(password))
+    except Refused as exc:
+        raise CounterplanError(f"{exc.message}; the password of {name} was not changed"
+                               ) from None
+    typer.echo(f"changed the password of {name}; its sessions have ended")
 
 
 @users_app.command("list")

@@ -9,30 +9,40 @@ Two rules shape the tables:
 
 - a version is never changed once written (economy and solved plan are kept
   as zipped plan folders); publishing a version is a row of its own;
-- a ballot cannot be linked to a voter: who has voted (``voters``) is kept
-  apart from what was voted (``ballots``), ballots have random ids and no
-  time, and results are shown only when the poll is closed.
+- a ballot cannot be linked to a voter because no ballot is kept: casting
+  one adds a row to ``voters`` (who has voted, never how) and rewrites the
+  yes and no counts of *every* proposal of the vote, in one transaction.
+  The counts are written at a fixed width, so every rewrite has the same
+  size and the same place whatever was chosen (docs/web.md, "Secret
+  ballots", says what this does and does not protect against).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     DateTime,
+    Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ROLES = ("office", "delegate", "member")
+#: Most characters of a note (of a proposal or a report), on every path in.
+MAX_NOTE = 2000
+#: Most characters of any other cell of a counter-plan (ids, periods, values).
+MAX_CELL = 200
 
 
 def now() -> dt.datetime:
@@ -64,11 +74,28 @@ class AuthSession(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
-class LoginFailure(Base):
-    __tablename__ = "login_failures"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+class LoginThrottle(Base):
+    """Recent failed logins under one key: ``name:<user name>``,
+    ``addr:<client address>`` or ``device:<device cookie hash>``.
+    ``next_at`` is when the key may try again; rows are pruned once their
+    last failure is older than the throttling window."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    next_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class LoginDevice(Base):
+    """A browser or client where a user logged in: its cookie's SHA-256.
+    Failed logins from it are throttled per device, not per name, so that
+    strangers failing on a name do not lock its owner out."""
+
+    __tablename__ = "login_devices"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
 
 
 class Plan(Base):
@@ -182,9 +209,14 @@ class Outcome(Base):
 
 
 class Poll(Base):
-    """A unit's vote on which of its proposals it submits."""
+    """A unit's vote on which of its proposals it submits.  A unit has at
+    most one open vote in a round (a unique partial index), so a proposal,
+    which belongs to one unit, is in at most one open vote."""
 
     __tablename__ = "polls"
+    __table_args__ = (Index("one_open_poll_per_unit", "round_id", "unit_id", unique=True,
+                            sqlite_where=text("state = 'open'"),
+                            postgresql_where=text("state = 'open'")),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"),
                                           index=True)
@@ -194,12 +226,35 @@ class Poll(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
+COUNT_DIGITS = 12
+
+
+class Count(TypeDecorator[int]):
+    """A whole number >= 0 kept as text of COUNT_DIGITS digits: every value
+    takes the same room, so rewriting a count never moves its row on the
+    page (SQLite stores small integers in fewer bytes than large ones)."""
+
+    impl = String(COUNT_DIGITS)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str:
+        return f"{int(value):0{COUNT_DIGITS}d}"
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int:
+        return int(value)
+
+
 class PollItem(Base):
+    """A proposal on a vote, with its running yes and no counts: the only
+    trace of the ballots (there is no table of ballots)."""
+
     __tablename__ = "poll_items"
     __table_args__ = (UniqueConstraint("poll_id", "proposal_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
+    yes: Mapped[int] = mapped_column(Count, default=0)
+    no: Mapped[int] = mapped_column(Count, default=0)
 
 
 class Voter(Base):
@@ -210,20 +265,6 @@ class Voter(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-
-
-def _ballot_id() -> str:
-    return uuid.uuid4().hex
-
-
-class Ballot(Base):
-    """One anonymous yes or no on one proposal: a random id, no voter, no time."""
-
-    __tablename__ = "ballots"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_ballot_id)
-    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"))
-    yes: Mapped[bool] = mapped_column(Boolean)
 
 
 class Report(Base):

@@ -35,7 +35,6 @@ from counterplan.web.archive.formats import (
 )
 from counterplan.web.db import migrate, sessions, transaction
 from counterplan.web.models import (
-    Ballot,
     Membership,
     Outcome,
     Plan,
@@ -327,15 +326,12 @@ def _rows_json(label: str, changes: list[Row]) -> str:
 
 def _add_polls(s: Session, t: dict[str, list[Row]], rounds: dict[int, int],
                users: dict[str, int]) -> None:
-    """Polls with their ids, who voted, and anonymous ballots made from the
-    totals: as many yes and no as counted, each with a new random id."""
+    """Polls with their ids, who voted, and each proposal's yes and no counts."""
     s.add_all(Poll(id=r["id"], round_id=rounds[r["round"]], unit_id=r["unit"],
                    state=r["state"], opened_at=r["opened_at"], closed_at=r["closed_at"])
               for r in t["polls"])
     s.flush()
-    s.add_all(PollItem(poll_id=r["poll"], proposal_id=r["proposal"]) for r in t["poll_totals"])
+    s.add_all(PollItem(poll_id=r["poll"], proposal_id=r["proposal"], yes=r["yes"], no=r["no"])
+              for r in t["poll_totals"])
     s.add_all(Voter(poll_id=r["poll"], user_id=users[r["user"]]) for r in t["voters"])
-    s.add_all(Ballot(poll_id=r["poll"], proposal_id=r["proposal"], yes=yes)
-              for r in t["poll_totals"]
-              for yes in [True] * r["yes"] + [False] * r["no"])
     s.flush()

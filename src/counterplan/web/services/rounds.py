@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from counterplan.counter.proposals import COLUMNS, parse_counterplans
 from counterplan.counter.reconcile import reconcile
 from counterplan.errors import CounterplanError
-from counterplan.web.models import Outcome, Proposal, Round, User, Version, now
+from counterplan.web.models import Outcome, Poll, Proposal, Round, User, Version, now
 from counterplan.web.rights import (
     Actor,
     Refused,
@@ -317,6 +317,10 @@ def reconcile_round(db: Session, cache: VersionCache, a: Actor, number: int
                        verdict=str(row.verdict), share=_number(row.share),
                        reason=str(row.reason)))
     r.state, r.closed_at = "reconciled", now()
+    # its votes close with it: after the ballots already cast, before any other
+    db.execute(update(Poll).where(Poll.round_id == r.id, Poll.state == "open")
+               .values(state="closed", closed_at=now())
+               .execution_options(synchronize_session=False))
     db.flush()
     return {"round": round_dict(db, r), "version": describe(db, version),
             "outcomes": outcomes(db, a, number)}
