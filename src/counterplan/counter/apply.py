@@ -110,7 +110,9 @@ def compile_edit(plan: CounterPlan, at: Locator, share: float = 1.0) -> Edit:
 def _pledge(edit: Edit, at: Locator, change: Change, share: float) -> None:
     for t in at.periods(change.period):
         col = at.column(change.technique, t)
-        edit.col_lower[col] = max(at.lp.col_lower[col], share * change.value)
+        # two pledges of one activity both hold: the larger binds
+        edit.col_lower[col] = max(edit.col_lower.get(col, at.lp.col_lower[col]),
+                                  share * change.value)
         edit.pledges.append((col, change.value))
 
 
@@ -134,12 +136,12 @@ def _capacity(edit: Edit, at: Locator, change: Change, share: float) -> None:
         for t in at.periods(change.period):
             row = at.row("resource", change.item, t)
             assert row is not None
-            edit.row_bounds[row] = (at.lp.row_lower[row], at.lp.row_upper[row]
-                                    + share * change.value)
+            lower, upper = edit.row_bounds.get(row, (at.lp.row_lower[row], at.lp.row_upper[row]))
+            edit.row_bounds[row] = (lower, upper + share * change.value)  # capacity adds up
         return
     row = at.row("stock-level", change.item, max(change.period, 0))
     assert row is not None
-    level = at.lp.row_lower[row] + share * change.value
+    level = edit.row_bounds.get(row, (at.lp.row_lower[row], 0.0))[0] + share * change.value
     edit.row_bounds[row] = (level, level)
 
 

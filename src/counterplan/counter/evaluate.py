@@ -168,7 +168,7 @@ class Evaluator:
         else:
             exact = exact_options(self.lp, solver)
             tolerance = exact.tolerance_for(exact.algorithm)
-            share = _share_lp(self.lp, edit, exact)
+            share = _share_lp(self.lp, edit, solver)
         return share if share >= tolerance else 0.0
 
 
@@ -183,11 +183,22 @@ def exact_options(lp: LP, options: SolverOptions) -> SolverOptions:
     return replace(options, algorithm="simplex" if small else "ipm")
 
 
+def run_exact(lp: LP, options: SolverOptions) -> Solution:
+    """``lp`` solved to a vertex with :func:`exact_options`; where the interior
+    point method breaks down (it does on badly scaled share LPs, matrix
+    entries from 1e-9 to 1e7), by the simplex method."""
+    exact = exact_options(lp, options)
+    solution = run_highs(lp, exact)
+    if exact.algorithm == "ipm" and solution.status in (Status.ERROR, Status.UNKNOWN):
+        solution = run_highs(lp, replace(exact, algorithm="simplex"))
+    return solution
+
+
 def _share_lp(lp: LP, full: Edit, options: SolverOptions) -> float:
     """max θ subject to the plan's rows, every pledged activity x_c ≥ θ v_c
     (each pledge a row of its own, so two pledges of one activity both hold),
     and every row bound the counter-plan moves (capacity) moved by θ of its
-    change; solved to a vertex (``options`` from :func:`exact_options`)."""
+    change; solved to a vertex (:func:`run_exact`)."""
     base = apply_edit(lp, Edit(columns=full.columns))
     one = apply_edit(lp, Edit(row_bounds=full.row_bounds, columns=full.columns))
     n_rows, n_cols = base.matrix.shape
@@ -206,7 +217,7 @@ def _share_lp(lp: LP, full: Edit, options: SolverOptions) -> float:
         np.concatenate([base.col_lower, [0.0]]), np.concatenate([base.col_upper, [1.0]]),
         np.concatenate([base.row_lower, np.zeros(len(cols))]),
         np.concatenate([base.row_upper, np.full(len(cols), INF)]), 1, lp.rows, lp.cols)
-    solution = run_highs(theta_lp, options)
+    solution = run_exact(theta_lp, options)
     if solution.status != Status.OPTIMAL:
         return 0.0
     return float(min(1.0, max(0.0, solution.x[-1])))

@@ -4,10 +4,21 @@
    fit and do not lower the objective.
 2. With them adopted, the plan is solved: optimum z*.
 3. Every pledge k is kept at a share θ_k: a second LP maximises Σ_k θ_k
-   subject to every balance, x ≥ θ_k × pledge, and the objective ≥ z*
-   (≤ for min-resource), so no kept pledge lowers the plan's optimum.
+   over the optimal face of the plan, so that no kept pledge lowers the
+   plan's optimum z* at all.  The face is written exactly with the
+   valuations of step 2 (complementary slackness): every column whose
+   reduced cost is not zero stays at the bound it is at, every row whose
+   valuation is not zero stays at its bound; a point of the plan's polytope
+   on that face is optimal, and every optimal point is on it.  Shares below
+   the solver's tolerance are none, shares within it of 1 are whole.
 4. The plan is solved once more with the kept pledges as bounds, for its
-   valuations, and written as the reconciled plan.
+   valuations, and written as the reconciled plan; its objective is z* to
+   the solver's tolerance, or the shares are cut back (bisection on a common
+   factor) until it is.
+
+Every LP here is solved to a vertex (simplex, or the interior point method
+with crossover where ``auto`` would choose a first-order method), as the
+face needs exact valuations.
 """
 
 from __future__ import annotations
@@ -20,13 +31,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 from counterplan.counter.apply import Locator, compile_edit
-from counterplan.counter.evaluate import Evaluator
+from counterplan.counter.evaluate import Evaluator, exact_options, run_exact
 from counterplan.counter.proposals import CounterPlan, replaced_rows
 from counterplan.errors import CounterplanError
 from counterplan.model import Economy, Entries, Flows
 from counterplan.plan import Plan, PlanOptions, plan_from_solution
 from counterplan.plan.build import INF, LP
-from counterplan.plan.highs import Status, run_highs, violations
+from counterplan.plan.highs import Solution, SolverOptions, Status, violations
 from counterplan.plan.objectives import build_lp
 from counterplan.plan.result import SolveInfo
 
@@ -71,13 +82,13 @@ def reconcile(economy: Economy, plans: list[CounterPlan], objective: str | None 
                                                           if c.kind == "pledge"),
                                         techniques=()), at, 1.0).pledges)
                for p in plans if any(c.kind == "pledge" for c in p.changes)]
-    first = run_highs(lp, options.solver)
+    exact = exact_options(lp, options.solver)
+    first = run_exact(lp, exact)
     if first.status != Status.OPTIMAL:
         raise CounterplanError(f"the reconciled plan cannot be solved ({first.status})")
-    shares = _keep_pledges(lp, first.objective, pledged, options)
-    final_lp = _with_pledges(lp, pledged, shares)
+    shares = _keep_pledges(lp, first, pledged, exact)
+    final_lp, solution, shares = _verified(lp, first.objective, pledged, shares, exact)
     build_seconds = time.perf_counter() - start
-    solution = run_highs(final_lp, options.solver)
     from counterplan import __version__
 
     info = SolveInfo(solution.solver, solution.algorithm, build_seconds, solution.seconds,
@@ -128,43 +139,89 @@ def adopt(economy: Economy, plans: list[CounterPlan]) -> Economy:
                    availability=Entries(i.astype(np.int64), p.astype(np.int64), avail[i, p]))
 
 
-def _keep_pledges(lp: LP, optimum: float,
+def _keep_pledges(lp: LP, first: Solution,
                   pledged: list[tuple[CounterPlan, list[tuple[int, float]]]],
-                  options: PlanOptions) -> list[float]:
-    """max Σ θ_k s.t. the plan, x_c ≥ θ_k v_c for each pledge, objective kept."""
+                  options: SolverOptions) -> list[float]:
+    """max Σ θ_k s.t. the plan on its optimal face, x_c ≥ θ_k v_c for each pledge."""
     if not pledged:
         return []
+    tol = options.tolerance_for(options.algorithm)
+    face = optimal_face(lp, first, tol)
     n_rows, n_cols = lp.matrix.shape
     rows: list[int] = []
     cols: list[int] = []
     vals: list[float] = []
-    lower: list[float] = []
     for k, (_, pledges) in enumerate(pledged):
         for col, value in pledges:
-            r = len(lower)
+            r = len(rows) // 2
             rows += [r, r]
             cols += [col, n_cols + k]
             vals += [1.0, -value]
-            lower.append(lp.col_lower[col])
-    n_k = len(pledged)
-    pledge_rows = sp.csc_matrix((vals, (rows, cols)), shape=(len(lower), n_cols + n_k))
-    objective_row = sp.csc_matrix(np.concatenate([lp.cost, np.zeros(n_k)]).reshape(1, -1))
-    slack = 1e-9 * max(1.0, abs(optimum))
-    keep = (optimum - slack, INF) if lp.sense > 0 else (-INF, optimum + slack)
-    matrix = sp.vstack([sp.hstack([lp.matrix, sp.csc_matrix((n_rows, n_k))]), pledge_rows,
-                        objective_row], format="csc")
+    n_k, n_p = len(pledged), len(rows) // 2
+    pledge_rows = sp.csc_matrix((vals, (rows, cols)), shape=(n_p, n_cols + n_k))
+    matrix = sp.vstack([sp.hstack([face.matrix, sp.csc_matrix((n_rows, n_k))]), pledge_rows],
+                       format="csc")
     second = LP(matrix, np.concatenate([np.zeros(n_cols), np.ones(n_k)]),
-                np.concatenate([lp.col_lower, np.zeros(n_k)]),
-                np.concatenate([lp.col_upper, np.ones(n_k)]),
-                np.concatenate([lp.row_lower, lower, [keep[0]]]),
-                np.concatenate([lp.row_upper, np.full(len(lower), INF), [keep[1]]]),
-                1, lp.rows, lp.cols)
-    solution = run_highs(second, options.solver)
+                np.concatenate([face.col_lower, np.zeros(n_k)]),
+                np.concatenate([face.col_upper, np.ones(n_k)]),
+                np.concatenate([face.row_lower, np.zeros(n_p)]),
+                np.concatenate([face.row_upper, np.full(n_p, INF)]), 1, lp.rows, lp.cols)
+    solution = run_exact(second, options)
     if solution.status != Status.OPTIMAL:
         return [0.0] * n_k
     theta = np.clip(solution.x[n_cols:], 0.0, 1.0)
-    # shares within the solver's tolerance of 0 or 1 are 0 or 1
-    return [0.0 if v < 1e-6 else 1.0 if v > 1 - 1e-6 else float(v) for v in theta]
+    return [0.0 if v < tol else 1.0 if v > 1 - tol else float(v) for v in theta]
+
+
+def optimal_face(lp: LP, solution: Solution, tolerance: float) -> LP:
+    """``lp`` restricted to the face of its optimal solutions, from the
+    reduced costs and valuations of one optimal ``solution``: a column whose
+    reduced cost exceeds ``tolerance`` is fixed at the bound it is at, a row
+    whose valuation does is fixed at its active bound.  By complementary
+    slackness a feasible point of the face is optimal, and every optimal
+    point is on the face; no objective row with a slack is needed."""
+    col_lower, col_upper = lp.col_lower.copy(), lp.col_upper.copy()
+    at_upper = np.abs(solution.x - lp.col_upper) < np.abs(solution.x - lp.col_lower)
+    fixed = np.abs(solution.col_dual) > tolerance
+    col_lower[fixed & at_upper] = lp.col_upper[fixed & at_upper]
+    col_upper[fixed & ~at_upper] = lp.col_lower[fixed & ~at_upper]
+    row_lower, row_upper = lp.row_lower.copy(), lp.row_upper.copy()
+    activity = lp.matrix @ solution.x
+    on_upper = np.abs(activity - lp.row_upper) < np.abs(activity - lp.row_lower)
+    bound = np.abs(solution.row_dual) > tolerance
+    row_lower[bound & on_upper] = lp.row_upper[bound & on_upper]
+    row_upper[bound & ~on_upper] = lp.row_lower[bound & ~on_upper]
+    return replace(lp, col_lower=col_lower, col_upper=col_upper, row_lower=row_lower,
+                   row_upper=row_upper)
+
+
+def _verified(lp: LP, optimum: float,
+              pledged: list[tuple[CounterPlan, list[tuple[int, float]]]], shares: list[float],
+              options: SolverOptions) -> tuple[LP, Solution, list[float]]:
+    """The plan with the kept pledges, checked: it must reach the optimum to
+    the solver's tolerance; where it does not, every share is cut back by the
+    largest common factor with which it does.  Returns the plan's LP, its
+    solution and the shares it holds."""
+    tol = options.tolerance_for(options.algorithm)
+
+    def attempt(factor: float) -> tuple[LP, Solution, bool]:
+        final_lp = _with_pledges(lp, pledged, [factor * s for s in shares])
+        solution = run_exact(final_lp, options)
+        kept = solution.status == Status.OPTIMAL and \
+            (solution.objective - optimum) * lp.sense >= \
+            -tol * max(1.0, abs(optimum))
+        return final_lp, solution, kept
+
+    final_lp, solution, kept = attempt(1.0)
+    if kept or not any(shares):
+        return final_lp, solution, shares
+    lo, hi = 0.0, 1.0
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if attempt(mid)[2] else (lo, mid)
+    final_lp, solution, _ = attempt(lo)
+    return final_lp, solution, [lo * s if lo * s >= tol else 0.0
+                                for s in shares]
 
 
 def _with_pledges(lp: LP, pledged: list[tuple[CounterPlan, list[tuple[int, float]]]],
@@ -172,7 +229,7 @@ def _with_pledges(lp: LP, pledged: list[tuple[CounterPlan, list[tuple[int, float
     lower = lp.col_lower.copy()
     for (_, pledges), share in zip(pledged, shares, strict=True):
         for col, value in pledges:
-            lower[col] = max(lower[col], share * value * (1 - 1e-12))
+            lower[col] = max(lower[col], share * value)
     return replace(lp, col_lower=lower)
 
 
