@@ -437,6 +437,11 @@ def _halpern(z: _Iterate, t: _Iterate, anchor: _Iterate, k: int, work: _Work) ->
         target += scratch
 
 
+def _largest(v: Any, xp: Any) -> float:
+    """max(v), 0 for an empty v (CuPy's max takes no ``initial``)."""
+    return float(xp.max(v)) if v.size else 0.0
+
+
 def _distance(a: _Iterate, b: _Iterate, omega: float, xp: Any) -> float:
     dx = float(xp.linalg.norm(a.x - b.x))
     dy = float(xp.linalg.norm(a.y - b.y))
@@ -477,10 +482,10 @@ def _errors(s: Scaled, t: _Iterate, xp: Any) -> dict[str, float]:
     objective within about ε (relative) of the optimum, not only the
     residuals within ε row by row."""
     viol = xp.maximum(s.l - t.ax, 0.0) + xp.maximum(t.ax - s.u, 0.0)
-    primal = float(xp.max(viol * s.row_plan, initial=0.0))
+    primal = _largest(viol * s.row_plan, xp)
     rc = s.cost - t.aty
     rc_viol = _reduced_cost_violation(s, rc, xp)
-    dual = float(xp.max(rc_viol * s.col_plan, initial=0.0)) / s.cost_scale
+    dual = _largest(rc_viol * s.col_plan, xp) / s.cost_scale
     pobj = float(s.cost @ t.x)
     dobj = _bound_terms(s.l, s.u, t.y, xp) + _bound_terms(s.lo, s.hi, rc, xp)
     worth = float(xp.abs(t.y) @ viol) + float(rc_viol @ xp.maximum(xp.abs(t.x), s.col_plan))
@@ -503,11 +508,11 @@ class _Certificates:
             return None
         found = None
         dy, daty = t.y - last.y, t.aty - last.aty
-        scale_y = float(xp.max(xp.abs(dy), initial=0.0))
+        scale_y = _largest(xp.abs(dy), xp)
         if scale_y > 0 and self._farkas(s, dy / scale_y, -daty / scale_y, xp):
             found = "infeasible"
         dx, dax = t.x - last.x, t.ax - last.ax
-        scale_x = float(xp.max(xp.abs(dx), initial=0.0))
+        scale_x = _largest(xp.abs(dx), xp)
         if found is None and scale_x > 0 and self._ray(s, dx / scale_x, dax / scale_x, xp):
             found = "unbounded"
         for key in self.seen:
@@ -521,7 +526,7 @@ class _Certificates:
         term = _bound_terms(s.l, s.u, y, xp) + _bound_terms(s.lo, s.hi, rc, xp)
         if term <= 0:
             return False
-        violation = float(xp.max(_reduced_cost_violation(s, rc, xp), initial=0.0))
+        violation = _largest(_reduced_cost_violation(s, rc, xp), xp)
         return violation <= INFEASIBLE_TOLERANCE * term
 
     @staticmethod
@@ -535,7 +540,7 @@ class _Certificates:
                + xp.where(xp.isfinite(s.u), xp.maximum(adx, 0.0), 0.0))
         col = (xp.where(xp.isfinite(s.lo), xp.maximum(-dx, 0.0), 0.0)
                + xp.where(xp.isfinite(s.hi), xp.maximum(dx, 0.0), 0.0))
-        worst = max(float(xp.max(row, initial=0.0)), float(xp.max(col, initial=0.0)))
+        worst = max(_largest(row, xp)), float(_largest(col, xp))
         return worst <= INFEASIBLE_TOLERANCE * gain
 
 
