@@ -7,9 +7,10 @@ report ``--change``: steady series, steps of 1, 2 and 3 σ, a slope change of
 random).  In the same run, on the same series:
 
 - **Harrison–Stevens**: counterplan's multi-state model (``counterplan.cycle``)
-  with the monitor's default priors and threshold: an alarm when the
-  probability of a step, slope change or outlier at this report, or at the
-  previous one seen from this one, passes the threshold;
+  with the monitor's default priors and threshold (0.5): an alarm when the
+  probability of a step, slope change or outlier at this report, or at one of
+  the window's reports before it seen from this one, passes the threshold;
+  and the same with a threshold of 0.3;
 - **CUSUM**: two-sided tabular CUSUM on the series standardised by the mean
   and standard deviation of the warm-up reports, k = 0.5, h = 5
   (Montgomery's recommended values), reset after an alarm;
@@ -77,8 +78,8 @@ def make_series(kind: str, size: float, s: Setup, seed: int) -> np.ndarray:
 
 # -- the methods: each returns alarms (n × T) and, where it names them, kinds --
 
-def harrison_stevens(y: np.ndarray, s: Setup) -> tuple[np.ndarray, np.ndarray | None]:
-    threshold = MonitorOptions().threshold
+def harrison_stevens(y: np.ndarray, s: Setup, threshold: float = MonitorOptions().threshold
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
     f = run(y)
     changes = f.lagged[:, :, :, 1:]  # (n, T, lag, kind): P(change at the lag-th report back)
     n, T = changes.shape[:2]
@@ -142,8 +143,10 @@ def llt_zscore(y: np.ndarray, s: Setup, limit: float = 3.0) -> tuple[np.ndarray,
 
 
 METHODS: dict[str, Callable[[np.ndarray, Setup], tuple[np.ndarray, np.ndarray | None]]] = {
-    "Harrison–Stevens": harrison_stevens, "CUSUM": cusum, "Page–Hinkley": page_hinkley,
-    "LLT z-score": llt_zscore,
+    "Harrison–Stevens": harrison_stevens,
+    # the same model with a lower threshold, at about Page–Hinkley's false-alarm rate
+    "Harrison–Stevens 0.3": lambda y, s: harrison_stevens(y, s, 0.3),
+    "CUSUM": cusum, "Page–Hinkley": page_hinkley, "LLT z-score": llt_zscore,
 }
 
 
