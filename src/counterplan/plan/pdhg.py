@@ -540,7 +540,7 @@ class _Certificates:
                + xp.where(xp.isfinite(s.u), xp.maximum(adx, 0.0), 0.0))
         col = (xp.where(xp.isfinite(s.lo), xp.maximum(-dx, 0.0), 0.0)
                + xp.where(xp.isfinite(s.hi), xp.maximum(dx, 0.0), 0.0))
-        worst = max(_largest(row, xp)), float(_largest(col, xp))
+        worst = max(_largest(row, xp), _largest(col, xp))
         return worst <= INFEASIBLE_TOLERANCE * gain
 
 
