@@ -12,6 +12,11 @@ memory, VmHWM) on the LP ``build_lp`` makes, with ``--time-limit`` seconds:
 - ``hipo``: HiGHS's HiPO interior point (``highspy[extras]``), the exact
   reference, up to ``--exact-max`` products.
 
+``--kinds plain sectors`` runs each size on both kinds of generated economy:
+suppliers drawn from the whole economy (no locality for the sparse products
+to use), and products in sectors of 100 neighbouring ids drawing most inputs
+from their own sector (``generate --sectors``, the structure of real tables).
+
 Every solver's point is then judged in the same units: the largest row
 violation as a fraction of the row's reference size (the first-order
 solver's primal error), and the objective's relative distance to the best
@@ -25,6 +30,7 @@ solver's time to pdhg's.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import resource
@@ -41,6 +47,8 @@ import scipy.sparse as sp
 # cannot share a process with highspy, so its child never imports counterplan.plan.
 
 SOLVERS = ("pdhg", "highs-pdlp", "ortools-pdlp", "hipo")
+#: products per sector in the ``sectors`` kind of economy
+SECTOR_SIZE = 100
 MARK = "RESULT "
 RESULTS = Path(__file__).parent / "results"
 
@@ -52,13 +60,14 @@ def peak_gib() -> float:
     return math.nan
 
 
-def save_lp(n: int, seed: int, path: Path) -> None:
+def save_lp(n: int, seed: int, sectors: int, path: Path) -> None:
     """The plan LP, its reference activity and row sizes, to ``path`` (.npz)."""
     from counterplan.generate import GeneratorOptions, generate
     from counterplan.plan.objectives import build_lp
     from counterplan.plan.scaling import reference_activity, row_sizes
 
-    economy = generate(GeneratorOptions(products=n, periods=5, seed=seed, stocks=True))
+    economy = generate(GeneratorOptions(products=n, periods=5, seed=seed, stocks=True,
+                                        sectors=sectors))
     lp = build_lp(economy, "kantorovich")
     ref = reference_activity(economy, lp)
     m = sp.csr_matrix(lp.matrix)
@@ -170,20 +179,20 @@ def run_job(job: str, n: int, path: Path, args: argparse.Namespace) -> dict[str,
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    lines = ["| products × 5 | solver | status | seconds | iterations | peak GiB "
+    lines = ["| products × 5 | economy | solver | status | seconds | iterations | peak GiB "
              "| row violation (fraction of size) | objective − exact (relative) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         exact = r.get("exact")
         for job, out in r["jobs"].items():
             gap = abs(out["objective"] - exact) / abs(exact) if exact and "objective" in out \
                 else math.nan
             lines.append(
-                f"| {r['n']:,} | {job} | {out.get('status')} | {out.get('seconds', math.nan):.1f} "
+                f"| {r['n']:,} | {r['kind']} | {job} | {out.get('status')} | {out.get('seconds', math.nan):.1f} "
                 f"| {out.get('iterations', '')} | {out.get('peak', math.nan):.2f} "
                 f"| {out.get('primal', math.nan):.1e} | {gap:.1e} |")
-        lines.append(f"| {r['n']:,} | ratio best other PDLP ÷ pdhg (seconds, optimal runs "
-                     f"only) | {r['ratio']} | | | | | |")
+        lines.append(f"| {r['n']:,} | {r['kind']} | ratio best other PDLP ÷ pdhg (seconds, "
+                     f"optimal runs only) | {r['ratio']} | | | | | |")
     return "\n".join(lines)
 
 
@@ -191,11 +200,12 @@ def parent(args: argparse.Namespace) -> None:
     import tempfile
 
     results = []
-    for size in args.sizes:
+    for size, kind in itertools.product(args.sizes, args.kinds):
         n = int(float(size))
+        sectors = max(2, n // SECTOR_SIZE) if kind == "sectors" else 0
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "lp.npz"
-            save_lp(n, args.seed, path)
+            save_lp(n, args.seed, sectors, path)
             jobs = {job: run_job(job, n, path, args) for job in SOLVERS
                     if job != "hipo" or n <= args.exact_max}
         hipo = jobs.get("hipo", {})
@@ -208,7 +218,7 @@ def parent(args: argparse.Namespace) -> None:
         ratio = "no other PDLP finished" if not others else \
             f"{min(others) / ours['seconds']:.2f}" if ours.get("status") == "optimal" else \
             "pdhg did not finish"
-        results.append({"n": n, "jobs": jobs, "exact": exact, "ratio": ratio})
+        results.append({"n": n, "kind": kind, "jobs": jobs, "exact": exact, "ratio": ratio})
         print(table(results), flush=True)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bench_pdhg.json").write_text(json.dumps(results, indent=1) + "\n")
@@ -222,6 +232,9 @@ def main() -> None:
     p.add_argument("--exact-max", type=int, default=1000,
                    help="run HiPO (exact) up to this many products")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--kinds", nargs="+", default=["plain"], choices=["plain", "sectors"],
+                   help="plain: suppliers from the whole economy; sectors: generate --sectors "
+                        f"N/{SECTOR_SIZE} (products draw most inputs from their own sector)")
     p.add_argument("--memory-gib", type=float, default=16.0)
     p.add_argument("--job", choices=SOLVERS)
     p.add_argument("--lp", type=Path)
