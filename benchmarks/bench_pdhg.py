@@ -188,7 +188,8 @@ def table(results: list[dict[str, Any]]) -> str:
             gap = abs(out["objective"] - exact) / abs(exact) if exact and "objective" in out \
                 else math.nan
             lines.append(
-                f"| {r['n']:,} | {r['kind']} | {job} | {out.get('status')} | {out.get('seconds', math.nan):.1f} "
+                f"| {r['n']:,} | {r['kind']} | {job} | {out.get('status')} "
+                f"| {out.get('seconds', math.nan):.1f} "
                 f"| {out.get('iterations', '')} | {out.get('peak', math.nan):.2f} "
                 f"| {out.get('primal', math.nan):.1e} | {gap:.1e} |")
         lines.append(f"| {r['n']:,} | {r['kind']} | ratio best other PDLP ÷ pdhg (seconds, "
