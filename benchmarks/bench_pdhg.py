@@ -211,7 +211,7 @@ def parent(args: argparse.Namespace) -> None:
                     if job != "hipo" or n <= args.exact_max}
         hipo = jobs.get("hipo", {})
         exact = hipo.get("objective") if hipo.get("status") == "optimal" else None
-        if exact is None and n in args.known:
+        if exact is None and kind == "plain" and n in args.known:
             exact = args.known[n]
         ours = jobs["pdhg"]
         others = [j["seconds"] for k, j in jobs.items()
@@ -239,8 +239,11 @@ def main() -> None:
     p.add_argument("--memory-gib", type=float, default=16.0)
     p.add_argument("--job", choices=SOLVERS)
     p.add_argument("--lp", type=Path)
+    p.add_argument("--known", nargs="*", default=[], metavar="N=OBJECTIVE",
+                   help="an exact optimum found before (plain economies, this seed), for "
+                        "sizes where HiPO does not finish in this run")
     args = p.parse_args()
-    args.known = {}
+    args.known = {int(float(k)): float(v) for k, v in (item.split("=") for item in args.known)}
     if args.job:
         child(args)
     else:
