@@ -182,3 +182,38 @@ def test_an_unknown_device_is_a_clear_error() -> None:
 
     with pytest.raises(CounterplanError, match="unknown device 'tpu'"):
         pdhg_module.array_module("tpu")
+
+
+def test_counterplan_verdicts_warm_from_pdhg_agree_with_simplex() -> None:
+    """The verdict path past the simplex limit (warm pdhg re-solves) gives the
+    verdicts, shares and objectives of the warm simplex path."""
+    import pandas as pd
+
+    from counterplan.counter.evaluate import evaluate
+    from counterplan.counter.proposals import parse_counterplans
+
+    economy = generate(GeneratorOptions(products=30, periods=3, seed=5, stocks=True))
+    plan = solve(economy, options=_simplex())
+    techniques = economy.techniques.index
+    first = plan.activity[:, 1]
+    busy = [j for j in np.argsort(-first) if not techniques[j].startswith("invest")][:2]
+    f = economy.flows
+    inputs = np.flatnonzero((f.amount < 0) & (economy.kind_codes[f.item] == 0))
+    n = int(inputs[0])
+    rows = [
+        ("small-pledge", "pledge", techniques[busy[0]], "", "2", repr(float(0.9 * first[busy[0]]))),
+        ("big-pledge", "pledge", techniques[busy[1]], "", "2", repr(float(50 * first[busy[1]] + 50))),
+        ("better-norm", "norm", techniques[f.technique[n]], economy.items.index[f.item[n]], "",
+         repr(float(0.8 * f.amount[n]))),
+        ("more-labour", "capacity", "", "labour", "2", "5"),
+    ]
+    frame = pd.DataFrame([(i, "", k, t, it, p, v, "") for i, k, t, it, p, v in rows],
+                         columns=["id", "unit_id", "kind", "technique", "item", "period",
+                                  "value", "note"])
+    plans, problems = parse_counterplans(frame, economy)
+    problems.raise_if_errors()
+    warm = evaluate(economy, plans, options=_pdhg(1e-6)).verdicts.set_index("id")
+    exact = evaluate(economy, plans, options=_simplex()).verdicts.set_index("id")
+    assert list(warm["verdict"]) == list(exact["verdict"])
+    assert np.allclose(warm["share"], exact["share"], rtol=1e-3, atol=1e-4)
+    assert np.allclose(warm["objective_after"], exact["objective_after"], rtol=1e-4)
