@@ -389,3 +389,33 @@ def write_folder(folder: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+def dual_value(ref: Reference, valuations: dict[tuple[str, str, str], float],
+               slack: float = 1e-7) -> float | None:
+    """The least value of the dual of ``ref`` (in its maximised form) with the
+    multipliers of every product, resource, stock-use and stock-level row
+    fixed at ``valuations``; the harmony rows' multipliers and the bounds'
+    are free (reduced costs may miss by ``slack``).  It equals the optimum
+    exactly when the valuations are an optimal dual solution; None when they
+    are not dual feasible at all."""
+    c = ref.cost if ref.maximise else -ref.cost
+    free = [k for k, key in enumerate(ref.ub_rows) if key[0] == "harmony"]
+    fixed = [k for k, key in enumerate(ref.ub_rows) if key[0] != "harmony"]
+    y = np.array([valuations[ref.ub_rows[k]] for k in fixed])
+    mu = np.array([valuations[key] for key in ref.eq_rows])
+    residual = c - ref.a_ub[fixed].T @ y - (ref.a_eq.T @ mu if len(mu) else 0.0)
+    constant = float(ref.b_ub[fixed] @ y + (ref.b_eq @ mu if len(mu) else 0.0))
+    n, n_free = len(c), len(free)
+    upper_ok, lower_ok = np.isfinite(ref.upper), np.isfinite(ref.lower)
+    # variables: y_free ≥ 0, p ≥ 0 (upper bounds), q ≥ 0 (lower bounds)
+    body = sp.hstack([ref.a_ub[free].T, sp.identity(n), -sp.identity(n)], format="csr")
+    tol = slack * np.maximum(1.0, np.abs(c))
+    cost = np.concatenate([ref.b_ub[free], np.where(upper_ok, ref.upper, 0.0),
+                           -np.where(lower_ok, ref.lower, 0.0)])
+    bounds = [(0, None)] * n_free + [(0, None if ok else 0) for ok in upper_ok] + \
+        [(0, None if ok else 0) for ok in lower_ok]
+    res = linprog(cost, A_ub=sp.vstack([body, -body], format="csr"),
+                  b_ub=np.concatenate([residual + tol, -(residual - tol)]), bounds=bounds,
+                  method="highs")
+    return None if res.status != 0 else constant + float(res.fun)
