@@ -101,13 +101,13 @@ def test_login_form_double_submit_csrf(web: Web) -> None:
 def test_login_without_the_csrf_token_is_refused(web: Web, sent: str | None) -> None:
     client = web.anonymous()
     client.get("/login")
-    before = count(web, "auth_sessions"), count(web, "login_failures")
+    before = count(web, "auth_sessions"), count(web, "login_throttle")
     data = {"name": "agro-member1", "password": PASSWORD}
     response = client.post("/login", data=data if sent is None else {**data, "csrf": sent},
                            follow_redirects=False)
     assert response.status_code == 403
     assert "nobody was logged in" in response.text
-    assert (count(web, "auth_sessions"), count(web, "login_failures")) == before
+    assert (count(web, "auth_sessions"), count(web, "login_throttle")) == before
     assert not client.cookies.get(SESSION_COOKIE)
     assert client.get("/", follow_redirects=False).status_code == 303
 

@@ -10,7 +10,15 @@ from fastapi import APIRouter, Form, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from counterplan import examples
-from counterplan.web.auth import CSRF_COOKIE, SESSION_COOKIE, attempt_login, log_out, same
+from counterplan.web import auth
+from counterplan.web.auth import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    log_out,
+    login_request,
+    same,
+    set_device_cookie,
+)
 from counterplan.web.pages.common import (
     AppState,
     Caller,
@@ -55,13 +63,36 @@ def login(request: Request, state: AppState, name: Annotated[str, Form(max_lengt
                                       "is too old: nobody was logged in. Try again here.",
                           name, next)
     try:
-        done = attempt_login(state.factory, name, password)
+        done = login_request(state.factory, request, name, password)
     except Refused as exc:
         return login_page(state, exc.status, exc.message, name, next)
     response = see_other(local(next))
     set_session_cookie(response, done.token, state.settings.secure_cookies)
+    set_device_cookie(response, done, state.settings.secure_cookies)
     response.delete_cookie(CSRF_COOKIE, path="/login")
     return response
+
+
+@router.get("/account/password")
+def password_form(who: Visitor) -> Response:
+    return render("password.html", viewer=who, title="Change your password", message="")
+
+
+@router.post("/account/password")
+def change_password(request: Request, who: Writer, state: AppState,
+                    current: Annotated[str, Form(max_length=1024)] = "",
+                    new: Annotated[str, Form(max_length=1024)] = "",
+                    again: Annotated[str, Form(max_length=1024)] = "") -> Response:
+    """A new password for the visitor; the form comes back with what is wrong."""
+    try:
+        if new != again:
+            raise Refused(422, "the two new passwords differ; nothing was changed")
+        auth.change_password(state.factory, who.user, current, new, auth.client_address(request),
+                             keep=who.token)
+    except Refused as exc:
+        return render("password.html", status=exc.status, viewer=who,
+                      title="Change your password", message=exc.message)
+    return see_other("/?done=password")
 
 
 @router.post("/logout")
