@@ -72,6 +72,17 @@ console = Console()
 DEFICITS = 3
 
 
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a number (a tolerance such as 1e-4)") \
+            from None
+    if not 0 < value < 1:
+        raise typer.BadParameter(f"{text} is not a tolerance between 0 and 1 (such as 1e-4)")
+    return value
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -333,6 +344,13 @@ def solve(
     time_limit: Annotated[float | None, typer.Option(
         help="stop the solver after this many seconds", metavar="SECONDS",
         parser=_positive)] = None,
+    tolerance: Annotated[float | None, typer.Option(
+        help="the solver's tolerance (pdhg: the relative error in plan-relative units, "
+             "default 1e-4; HiGHS: its feasibility tolerance, default 1e-7)",
+        metavar="EPS", parser=_tolerance)] = None,
+    device: Annotated[str, typer.Option(
+        help="where pdhg runs: cpu, or gpu (needs CuPy and a CUDA device)",
+        metavar="DEVICE")] = "cpu",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show the solver's log")
                        ] = False,
     force: Force = False,
@@ -348,8 +366,12 @@ def solve(
     console.quiet = quiet
     out = _output_folder(out, folder, "plan", force, [folder], PLAN_FILES)
     economy = _read(folder)
+    if device not in ("cpu", "gpu"):
+        raise CounterplanError(f"unknown --device {device!r}; use cpu or gpu")
     options = PlanOptions(solver=SolverOptions(algorithm=algorithm,  # type: ignore[arg-type]
-                                               time_limit=time_limit, log=verbose))
+                                               time_limit=time_limit, log=verbose,
+                                               tolerance=tolerance,
+                                               device=device))  # type: ignore[arg-type]
     with console.step("solving the plan"):
         plan = solve_plan(economy, objective, options)
     write_plan(plan, out)
@@ -542,6 +564,9 @@ def generate(
     seed: Annotated[int, typer.Option(help="random seed", metavar="SEED")] = 0,
     stocks: Annotated[bool, typer.Option(
         "--stocks/--no-stocks", help="capacity stocks and investment techniques")] = False,
+    sectors: Annotated[int, typer.Option(
+        min=0, help="products in K sectors of neighbouring ids, drawing most inputs from "
+                    "their own sector (0: from the whole economy)", metavar="K")] = 0,
     format: Annotated[str, typer.Option(
         help="auto, csv or parquet; auto is Parquet above 100,000 products", metavar="NAME",
         parser=_format)] = "auto",
@@ -558,7 +583,7 @@ def generate(
     prepare_folder(out, [], force)
     chosen = ("parquet" if products > 100_000 else "csv") if format == "auto" else format
     options = GeneratorOptions(products=products, inputs=inputs, periods=periods, seed=seed,
-                               stocks=stocks)
+                               stocks=stocks, sectors=sectors)
     with console.step(f"generating {products:,} products"):
         economy = make(options)
     with console.step(f"writing {out} ({chosen})"):

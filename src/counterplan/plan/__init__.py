@@ -91,7 +91,7 @@ def _failure(solution: Solution, options: SolverOptions) -> str:
         return (f"{what}: {solution.status} {spent}; {reached}. Give it more time "
                 "(--time-limit) or accept a looser --tolerance")
     if solution.status == Status.TIME_LIMIT:
-        return (f"{what}: the time limit of {options.time_limit:g} s was reached {spent}. "
+        return (f"{what}: {solution.status} {spent} (the limit was {options.time_limit:g} s). "
                 "Give it more time (--time-limit) or try --algorithm pdhg, which is the "
                 "fastest on large plans")
     if solution.algorithm == "pdlp":
