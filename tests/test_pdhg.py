@@ -201,8 +201,10 @@ def test_counterplan_verdicts_warm_from_pdhg_agree_with_simplex() -> None:
     inputs = np.flatnonzero((f.amount < 0) & (economy.kind_codes[f.item] == 0))
     n = int(inputs[0])
     rows = [
-        ("small-pledge", "pledge", techniques[busy[0]], "", "2", repr(float(0.9 * first[busy[0]]))),
-        ("big-pledge", "pledge", techniques[busy[1]], "", "2", repr(float(50 * first[busy[1]] + 50))),
+        ("small-pledge", "pledge", techniques[busy[0]], "", "2",
+         repr(float(0.9 * first[busy[0]]))),
+        ("big-pledge", "pledge", techniques[busy[1]], "", "2",
+         repr(float(50 * first[busy[1]] + 50))),
         ("better-norm", "norm", techniques[f.technique[n]], economy.items.index[f.item[n]], "",
          repr(float(0.8 * f.amount[n]))),
         ("more-labour", "capacity", "", "labour", "2", "5"),
@@ -217,3 +219,27 @@ def test_counterplan_verdicts_warm_from_pdhg_agree_with_simplex() -> None:
     assert list(warm["verdict"]) == list(exact["verdict"])
     assert np.allclose(warm["share"], exact["share"], rtol=1e-3, atol=1e-4)
     assert np.allclose(warm["objective_after"], exact["objective_after"], rtol=1e-4)
+
+
+def test_solve_with_pdhg_from_the_command_line(tmp_path) -> None:
+    """`solve --algorithm pdhg --tolerance`: the plan and its errors in
+    summary.json; a tolerance or device out of range is a user's mistake."""
+    import json
+
+    from test_cli import run
+
+    run("generate", "--products", "40", "--periods", "3", "--stocks", tmp_path / "g")
+    out = run("solve", tmp_path / "g", "--algorithm", "pdhg", "--tolerance", "1e-5",
+              "--out", tmp_path / "plan", "--quiet")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads((tmp_path / "plan" / "summary.json").read_text())
+    assert summary["solver"]["algorithm"] == "pdhg"
+    assert max(summary["errors"][k] for k in ("primal", "dual", "gap")) <= 1e-5
+    exact = solve(read_folder(tmp_path / "g"), options=_simplex())
+    assert summary["objective"]["value"] == pytest.approx(exact.value, rel=5e-5)
+    bad = run("solve", tmp_path / "g", "--algorithm", "pdhg", "--tolerance", "2",
+              "--out", tmp_path / "p2")
+    assert bad.returncode == 2 and "between 0 and 1" in bad.stderr
+    gpu = run("solve", tmp_path / "g", "--device", "tpu", "--out", tmp_path / "p3")
+    assert gpu.returncode == 1 and "unknown --device 'tpu'" in gpu.stderr
+    assert not (tmp_path / "p2").exists() and not (tmp_path / "p3").exists()
