@@ -6,7 +6,6 @@ from __future__ import annotations
 import inspect
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -94,23 +93,10 @@ def test_format_documents_every_column() -> None:
 
 def test_the_counterplan_example_runs_as_documented(tmp_path: Path) -> None:
     """docs/counterplans.md: the console and Python examples, in order."""
-    import contextlib
-    import io
-    import os
-
     text = (DOCS / "counterplans.md").read_text(encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "counterplan.cli", "example", "kantorovich-1939",
-                    "k"], cwd=tmp_path, check=True, capture_output=True)
+    assert run("example", "kantorovich-1939", "k", cwd=tmp_path).returncode == 0
     (code,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    printed = io.StringIO()
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        with contextlib.redirect_stdout(printed):
-            exec(compile(code, "counterplans.md", "exec"), {})
-    finally:
-        os.chdir(cwd)
-    out = printed.getvalue()
+    out = _exec_python_block(code, "counterplans.md", tmp_path)
     for line in ("0     jig  accepted    1.0        90.000000",
                  "2  shifts   partial    0.5        86.666667", "102.5"):
         assert line in out, out
@@ -122,8 +108,7 @@ def test_the_counterplan_example_runs_as_documented(tmp_path: Path) -> None:
         + "".join(",".join([*r[:5], "", *r[5:]]) + "\n" for r in rows))
     for command in ("evaluate k k-proposals.csv --out k-verdicts",
                     "reconcile k k-proposals.csv --out k-reconciled"):
-        done = subprocess.run([sys.executable, "-m", "counterplan.cli", *command.split(), "-q"],
-                              cwd=tmp_path, capture_output=True, text=True)
+        done = run(*command.split(), "-q", cwd=tmp_path)
         assert done.returncode == 0, done.stderr
 
 
