@@ -184,6 +184,7 @@ def test_an_unknown_device_is_a_clear_error() -> None:
         pdhg_module.array_module("tpu")
 
 
+@pytest.mark.slow
 def test_counterplan_verdicts_warm_from_pdhg_agree_with_simplex() -> None:
     """The verdict path past the simplex limit (warm pdhg re-solves) gives the
     verdicts, shares and objectives of the warm simplex path."""
@@ -214,11 +215,13 @@ def test_counterplan_verdicts_warm_from_pdhg_agree_with_simplex() -> None:
                                   "value", "note"])
     plans, problems = parse_counterplans(frame, economy)
     problems.raise_if_errors()
-    warm = evaluate(economy, plans, options=_pdhg(1e-6)).verdicts.set_index("id")
+    # near the largest share the objective is steep (a share 10⁻⁶ off moved it by
+    # 0.3 % here), so the comparison asks pdhg for 10⁻⁸
+    warm = evaluate(economy, plans, options=_pdhg(1e-8)).verdicts.set_index("id")
     exact = evaluate(economy, plans, options=_simplex()).verdicts.set_index("id")
     assert list(warm["verdict"]) == list(exact["verdict"])
-    assert np.allclose(warm["share"], exact["share"], rtol=1e-3, atol=1e-4)
-    assert np.allclose(warm["objective_after"], exact["objective_after"], rtol=1e-4)
+    assert np.allclose(warm["share"], exact["share"], rtol=1e-6, atol=1e-7)
+    assert np.allclose(warm["objective_after"], exact["objective_after"], rtol=1e-5)
 
 
 def test_solve_with_pdhg_from_the_command_line(tmp_path) -> None:

@@ -37,6 +37,7 @@ from counterplan.plan.highs import (
 )
 from counterplan.plan.objectives import build_lp
 from counterplan.plan.scaling import reference_activity
+from counterplan.plan.solver import resized, run_lp
 
 FloatArray = NDArray[np.float64]
 TOL = 1e-9
@@ -165,6 +166,10 @@ class Evaluator:
                 ok = self.warm.trial(compile_edit(plan, self.at, mid)).status == Status.OPTIMAL
                 lo, hi = (mid, hi) if ok else (lo, mid)
             share = lo
+        elif isinstance(self.warm, WarmFirstOrder):
+            # past the simplex limit: the share LP by pdhg, warm from the plan (θ = 0)
+            tolerance = solver.tolerance_for("pdhg")
+            share = _share_lp(self.lp, edit, solver, self.warm)
         else:
             exact = exact_options(self.lp, solver)
             tolerance = exact.tolerance_for(exact.algorithm)
@@ -194,11 +199,13 @@ def run_exact(lp: LP, options: SolverOptions) -> Solution:
     return solution
 
 
-def _share_lp(lp: LP, full: Edit, options: SolverOptions) -> float:
+def _share_lp(lp: LP, full: Edit, options: SolverOptions,
+              warm: WarmFirstOrder | None = None) -> float:
     """max θ subject to the plan's rows, every pledged activity x_c ≥ θ v_c
     (each pledge a row of its own, so two pledges of one activity both hold),
     and every row bound the counter-plan moves (capacity) moved by θ of its
-    change; solved to a vertex (:func:`run_exact`)."""
+    change; solved to a vertex (:func:`run_exact`), or by pdhg from the plan's
+    own point (θ = 0, feasible) when ``warm`` holds a first-order plan."""
     base = apply_edit(lp, Edit(columns=full.columns))
     one = apply_edit(lp, Edit(row_bounds=full.row_bounds, columns=full.columns))
     n_rows, n_cols = base.matrix.shape
@@ -217,7 +224,14 @@ def _share_lp(lp: LP, full: Edit, options: SolverOptions) -> float:
         np.concatenate([base.col_lower, [0.0]]), np.concatenate([base.col_upper, [1.0]]),
         np.concatenate([base.row_lower, np.zeros(len(cols))]),
         np.concatenate([base.row_upper, np.full(len(cols), INF)]), 1, lp.rows, lp.cols)
-    solution = run_exact(theta_lp, options)
+    if warm is not None:
+        size = theta_lp.matrix.shape
+        ref = np.ones(size[1])
+        ref[:len(warm.col_ref)] = warm.col_ref
+        solution = run_lp(theta_lp, replace(options, algorithm="pdhg"), ref,
+                          resized(warm.start, *size))
+    else:
+        solution = run_exact(theta_lp, options)
     if solution.status != Status.OPTIMAL:
         return 0.0
     return float(min(1.0, max(0.0, solution.x[-1])))
