@@ -370,7 +370,7 @@ def solve(
         raise CounterplanError(f"unknown --device {device!r}; use cpu or gpu")
     options = PlanOptions(solver=SolverOptions(algorithm=algorithm,  # type: ignore[arg-type]
                                                time_limit=time_limit, log=verbose,
-                                               tolerance=tolerance,
+                                               tolerance=tolerance, progress=not quiet,
                                                device=device))  # type: ignore[arg-type]
     with console.step("solving the plan"):
         plan = solve_plan(economy, objective, options)

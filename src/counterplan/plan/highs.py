@@ -71,6 +71,9 @@ class SolverOptions:
     log: bool = False
     tolerance: float | None = None
     device: Device = "cpu"
+    #: pdhg: a progress line on standard error every two seconds once a solve has run
+    #: ``PROGRESS_AFTER`` seconds (the command line sets it unless --quiet)
+    progress: bool = False
 
     def tolerance_for(self, algorithm: str) -> float:
         return self.tolerance if self.tolerance is not None else \

@@ -257,6 +257,8 @@ class Settings:
     iteration_limit: int
     log: bool
     progress: Callable[[Progress], None] | None = None
+    #: print the progress line once the solve has run this long (log: at once)
+    print_after: float = math.inf
 
 
 class _Monitor:
@@ -276,7 +278,8 @@ class _Monitor:
         if settings.progress is not None:
             settings.progress(Progress(total, seconds, errors["primal"], errors["dual"],
                                        errors["gap"], errors["objective"]))
-        if settings.log and time.perf_counter() - self.last_log > PROGRESS_SECONDS:
+        shown = settings.log or seconds > settings.print_after
+        if shown and time.perf_counter() - self.last_log > PROGRESS_SECONDS:
             self.last_log = time.perf_counter()
             _print_progress(total, seconds, errors, omega)
         if max(errors["primal"], errors["dual"], errors["gap"]) <= settings.tolerance:

@@ -4,6 +4,7 @@ interior point, PDLP) or our first-order solver (``pdhg``), with the same
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -20,6 +21,8 @@ _STATUS = {"optimal": Status.OPTIMAL, "infeasible": Status.INFEASIBLE,
            "iteration-limit": Status.ITERATION_LIMIT}
 #: pdhg stops after this many iterations when no time limit is set
 ITERATION_LIMIT = 10_000_000
+#: seconds after which a solve with ``progress`` shows its progress line
+PROGRESS_AFTER = 5.0
 
 
 def run_lp(lp: LP, options: SolverOptions | None = None,
@@ -35,7 +38,8 @@ def run_lp(lp: LP, options: SolverOptions | None = None,
     if algorithm != "pdhg":
         return run_highs(lp, replace(options, algorithm=algorithm))  # type: ignore[arg-type]
     settings = Settings(tolerance=options.tolerance_for("pdhg"), time_limit=options.time_limit,
-                        iteration_limit=ITERATION_LIMIT, log=options.log)
+                        iteration_limit=ITERATION_LIMIT, log=options.log,
+                        print_after=PROGRESS_AFTER if options.progress else math.inf)
     ref = np.ones(lp.matrix.shape[1]) if col_ref is None else col_ref
     r = run_pdhg(lp, ref, settings, start, options.device)
     return Solution(_STATUS[r.status], r.objective, r.x, r.y, r.reduced_cost, "pdhg",
