@@ -7,10 +7,9 @@ report ``--change``: steady series, steps of 1, 2 and 3 σ, a slope change of
 random).  In the same run, on the same series:
 
 - **Harrison–Stevens**: counterplan's multi-state model (``counterplan.cycle``)
-  with the monitor's default priors and threshold (0.5): an alarm when the
-  probability of a step, slope change or outlier at this report, or at one of
-  the window's reports before it seen from this one, passes the threshold;
-  and the same with a threshold of 0.3;
+  with the monitor's defaults: an alarm when the posterior probability that a
+  step, slope change or outlier happened within the model's window of
+  reports passes the threshold (0.5); and the same with a threshold of 0.3;
 - **CUSUM**: two-sided tabular CUSUM on the series standardised by the mean
   and standard deviation of the warm-up reports, k = 0.5, h = 5
   (Montgomery's recommended values), reset after an alarm;
@@ -27,10 +26,16 @@ detected (an alarm within 10 reports of it; within 2 for an outlier), the
 median delay in reports, false alarms per 100 steady reports (alarm onsets
 after the warm-up on the steady series), and, for Harrison–Stevens, the
 share of detected changes whose kind it names correctly (at the alarm, and
-once the later reports of its window are in).  Alarms before the warm-up's
-end are not counted for any method.  Not a test: run it by hand,
+``LATER`` reports after it, as the monitor restates an exception whose kind
+changes).  Alarms before the warm-up's end are not counted for any method.
+With ``--bound``, it also prints what a detector that knows each series'
+mean and σ can reach on the two tests of issue 12 (tests/test_monitor.py):
+a scan of the standardised sums of the last 1 to 3 reports, its limit set
+for 99 % of steady runs of 21 reports without an alarm, and the share of 3σ
+steps it flags within 3 reports (at the step's report or the two after).
+Not a test: run it by hand,
 
-    python benchmarks/bench_monitor.py --series 1000
+    python benchmarks/bench_monitor.py --series 1000 --bound
 """
 
 from __future__ import annotations
@@ -50,6 +55,10 @@ from counterplan.cycle.multistate import CHANGES, run
 KINDS = {"steady": ("steady", 0.0), "step 1σ": ("step", 1.0), "step 2σ": ("step", 2.0),
          "step 3σ": ("step", 3.0), "slope 0.25σ": ("slope", 0.25),
          "outlier 5σ": ("outlier", 5.0)}
+
+
+#: reports after an alarm at which Harrison–Stevens' kind is read again
+LATER = 3
 
 
 @dataclass(frozen=True)
@@ -80,18 +89,13 @@ def make_series(kind: str, size: float, s: Setup, seed: int) -> np.ndarray:
 
 def harrison_stevens(y: np.ndarray, s: Setup, threshold: float = MonitorOptions().threshold
                      ) -> tuple[np.ndarray, np.ndarray | None]:
+    """An alarm where P(a change within the window) passes the threshold; the
+    kind named is the most probable one then and ``LATER`` reports later."""
     f = run(y)
-    changes = f.lagged[:, :, :, 1:]  # (n, T, lag, kind): P(change at the lag-th report back)
-    n, T = changes.shape[:2]
-    flat = changes.reshape(n, T, -1)
-    best = flat.argmax(axis=2)
-    alarms = flat.max(axis=2) > threshold
-    lag, named = np.divmod(best, 3)
-    # the kind named once the window's later reports are in: the revised view
-    # of the report the alarm is about
-    about = np.clip(np.arange(T)[None, :] - lag, 0, T - 1)
-    revised = np.argmax(f.revised[:, :, 1:], axis=2)
-    return alarms, np.stack([named, np.take_along_axis(revised, about, axis=1)])
+    alarms = f.change.sum(axis=2) > threshold
+    named = f.change.argmax(axis=2)
+    later = np.minimum(np.arange(y.shape[1]) + LATER, y.shape[1] - 1)
+    return alarms, np.stack([named, named[:, later]])
 
 
 def _standardised(y: np.ndarray, s: Setup) -> np.ndarray:
@@ -175,6 +179,23 @@ def score(name: str, kind: str, size: float, alarms: np.ndarray, kinds: np.ndarr
     return row
 
 
+def oracle_bound(seed: int, runs: int = 100_000) -> dict[str, float]:
+    """The scan limit c that keeps 99 % of steady runs of 21 reports below it
+    and the share of 3σ steps above it within 3 reports, for a detector that
+    knows the mean and σ: max over m = 1, 2, 3 of |Σ last m z| / √m."""
+    rng = np.random.default_rng(seed)
+
+    def scan(z: np.ndarray) -> np.ndarray:
+        total = np.concatenate([np.zeros((len(z), 1)), np.cumsum(z, axis=1)], axis=1)
+        T = z.shape[1]
+        return np.max([np.abs(total[:, m:] - total[:, :T + 1 - m]).max(axis=1) / np.sqrt(m)
+                       for m in (1, 2, 3)], axis=0)
+
+    limit = float(np.quantile(scan(rng.standard_normal((runs, 21))), 0.99))
+    flagged = float((scan(rng.standard_normal((runs, 3)) + 3.0) > limit).mean())
+    return {"limit": limit, "3σ steps flagged within 3 reports": flagged}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", type=int, default=1000)
@@ -183,7 +204,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=12)
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--bound", action="store_true",
+                        help="print the known-mean, known-sigma bound on the two tests")
     args = parser.parse_args()
+    if args.bound:
+        print(oracle_bound(args.seed))
     s = Setup(args.series, args.length, args.change, args.warmup, args.seed)
     rows = []
     for k, (label, (kind, size)) in enumerate(KINDS.items()):

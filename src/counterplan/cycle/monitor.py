@@ -31,7 +31,8 @@ class MonitorOptions:
     """Thresholds of the exceptions and the model's priors (docs/cycle.md)."""
 
     states: MultiStateOptions = field(default_factory=MultiStateOptions)
-    #: an exception when the probability of a step, slope change or outlier passes this
+    #: an exception when the probability that a step, slope change or outlier
+    #: happened within the model's window of reports passes this
     threshold: float = 0.5
     #: ... or when the probability that the period ends below this fulfilment
     #: passes the threshold
@@ -76,6 +77,15 @@ def monitor(plan: Plan | PlanInForce, reports: Reports,
         table[f"p_{name}"] = filtered.probability[at][:, k]
     for k, name in enumerate(STATES):
         table[f"p_{name}_next"] = filtered.revised[at][:, k]
+    change = filtered.change[at]
+    table["p_change"] = change.sum(axis=1)
+    table["change_kind"] = np.array(CHANGES)[change.argmax(axis=1)]
+    lag = (1.0 - filtered.lagged[at][:, :, 0]).argmax(axis=1)
+    dates = np.empty(y.shape, dtype=object)
+    dates[at] = table["date"].to_numpy()
+    table["change_date"] = dates[series, position - np.minimum(lag, position)]
+    for k, name in enumerate(CHANGES):
+        table[f"_window_{name}"] = change[:, k]
     mean, sd = _forecast(table, filtered.mean[at], filtered.cov[at], options.states)
     z = norm.ppf(0.5 + options.interval / 2)
     table["forecast"] = mean
@@ -83,7 +93,10 @@ def monitor(plan: Plan | PlanInForce, reports: Reports,
     table["forecast_high"] = mean + z * sd
     table["p_shortfall"] = norm.cdf((options.fulfilment - mean) / np.maximum(sd, 1e-12))
     table["date"] = pd.to_datetime(table["date"]).dt.date.astype(str)
-    return Monitoring(table, _exceptions(table, options), options)
+    table["change_date"] = pd.to_datetime(table["change_date"]).dt.date.astype(str)
+    exceptions = _exceptions(table, options)
+    return Monitoring(table.drop(columns=[f"_window_{c}" for c in CHANGES]), exceptions,
+                      options)
 
 
 def _forecast(table: pd.DataFrame, mean: FloatArray, cov: FloatArray,
@@ -114,18 +127,22 @@ def _forecast(table: pd.DataFrame, mean: FloatArray, cov: FloatArray,
 
 
 def _exceptions(table: pd.DataFrame, o: MonitorOptions) -> pd.DataFrame:
-    """A change where the probability of one kind, one report later where
-    there is a later report, passes the threshold; a shortfall where the
-    probability that the period ends below the fulfilment threshold first
-    passes the threshold in a period."""
-    p = table[[f"p_{c}_next" for c in CHANGES]].to_numpy()
-    kind = np.argmax(p, axis=1)
-    best = p[np.arange(len(p)), kind]
+    """A change at a report where the probability that a step, slope change
+    or outlier happened within the window passes the threshold and the
+    index's previous report had no such alarm or named another kind (the
+    kind is restated as the later reports tell a step from an outlier); a
+    shortfall where the probability that the period ends below the
+    fulfilment threshold first passes the threshold in a period."""
+    alarm = table["p_change"] > o.threshold
+    index = [table["unit_id"], table["technique"]]
+    before = alarm.groupby(index, sort=False).shift(1, fill_value=False).astype(bool)
+    kind_before = table["change_kind"].groupby(index, sort=False).shift(1)
     rows = []
-    for i in np.flatnonzero(best > o.threshold):
+    for i in np.flatnonzero((alarm & (~before | (kind_before != table["change_kind"])))
+                            .to_numpy()):
         r = table.iloc[i]
-        rows.append((r["unit_id"], r["technique"], r["date"], CHANGES[kind[i]], best[i],
-                     r["forecast"], _change_reason(r, CHANGES[kind[i]])))
+        rows.append((r["unit_id"], r["technique"], r["date"], r["change_kind"], r["p_change"],
+                     r["forecast"], _change_reason(r, o.states.window)))
     key = [table["unit_id"], table["technique"], table["period"]]
     below = table["p_shortfall"] > o.threshold
     before = below.groupby(key, sort=False).shift(1, fill_value=False).astype(bool)
@@ -145,12 +162,14 @@ def _name(r: pd.Series) -> str:
     return f"unit {r['unit_id']}" if r["technique"] == "" else f"technique {r['technique']}"
 
 
-def _change_reason(r: pd.Series, kind: str) -> str:
+def _change_reason(r: pd.Series, window: int) -> str:
+    kind = r["change_kind"]
     what = {"step": "the level moved", "slope": "the trend changed",
             "outlier": "one report out of line"}[kind]
-    return (f"{_name(r)}: {what} at the report of {r['date']}: interval index "
-            f"{r['interval_index']:.3f} against a filtered level of {r['level']:.3f} "
-            f"(slope {r['slope']:+.4f} a report)")
+    return (f"{_name(r)}: {what} (P {r[f'_window_{kind}']:.2f}; P of any change within the "
+            f"last {window} reports {r['p_change']:.2f}), most probably at the report of "
+            f"{r['change_date']}: interval index {r['interval_index']:.3f} against a "
+            f"filtered level of {r['level']:.3f} (slope {r['slope']:+.4f} a report)")
 
 
 __all__ = ["EXCEPTION_COLUMNS", "MonitorOptions", "Monitoring", "monitor"]

@@ -1,5 +1,7 @@
 """The Harrison–Stevens multi-state model (Cybersyn's Cyberstride), written
-from Harrison and Stevens (1971, 1976) and West and Harrison (1997), ch. 12.
+from Harrison and Stevens (1971, 1976) and West and Harrison (1997), ch. 12,
+with the posterior over the time of the last change kept for a window of
+reports (a run-length posterior, as in Adams and MacKay 2007).
 
 Each index follows a local linear trend dynamic linear model
 
@@ -7,21 +9,34 @@ Each index follows a local linear trend dynamic linear model
     μ_t = μ_{t−1} + β_{t−1} + ω_t       ω_t ~ N(0, k_μ V)
     β_t = β_{t−1} + ζ_t                 ζ_t ~ N(0, k_β V)
 
-under one of four states, each a setting of (k_ν, k_μ, k_β) with a prior
-probability π: *steady* (small k_μ, k_β), *step* (large k_μ: the level
-jumps), *slope* (large k_β: the trend changes) and *outlier* (large k_ν: one
-report is wrong or transient).  The observation variance V is unknown and
-learned (West and Harrison §4.3: S_t, n_t degrees of freedom, Student-t
-forecasts).
+under one of four states at each report, each a setting of (k_ν, k_μ, k_β)
+with a prior probability π: *steady* (k_μ = k_β = 0), *step* (large k_μ: the
+level jumps), *slope* (large k_β: the trend changes) and *outlier* (large
+k_ν: one report is wrong or transient).  The observation variance V is
+unknown and learned (West and Harrison §4.3: S_t, n_t degrees of freedom,
+Student-t forecasts).
 
-After each report every posterior component of the last report (one per
-state j) is carried forward under every state i: 4 × 4 Kalman updates, each
-weighted by p_j π_i times its forecast density.  Their weights give the
-posterior probability of each state now, P(i at t | y_1..t) = Σ_j p_ji, and
-one report back, P(j at t−1 | y_1..t) = Σ_i p_ji, which is what tells a step
-(the next report stays at the new level) from an outlier (it returns).  The
-16 components are then collapsed to 4 by matching means and variances
-(West and Harrison §12.3.4).  Everything is vectorised over many indices.
+The posterior is a mixture over hypotheses about the last ``window`` reports
+(West and Harrison's class II model with its histories restricted to at most
+one change in the window): *no change in the window*, and *a change of kind
+k at the L-th report back, steady since*, L = 0 … window − 1.  At each
+report every hypothesis moves on under the steady state with probability
+π_steady; the new hypotheses "a change of kind k now" (probability π_k)
+start from the whole mixture, collapsed to one component by matching means
+and variances (West and Harrison §12.3.4).  Each hypothesis has its own
+Kalman filter; V is shared and learned robustly.  A hypothesis leaves the
+window after ``window`` reports and is merged into *no change in the
+window*: the most probable of the leaving components is kept, with their
+summed weight (collapsing by selection).  Merging by moments instead lets
+the spread of the many improbable changes seep into the steady state at
+every report, which then follows a step part of the way (measured: half
+the 2σ steps missed; docs/cycle.md).
+
+So the steady hypothesis never half-follows a step while the step is in the
+window: the evidence for "a step at report τ" builds up over the reports
+after τ, as in a CUSUM, and P(a change within the window | y_1..t), the sum
+over the change's time, is the alarm.  Everything is vectorised over many
+indices.
 """
 
 from __future__ import annotations
@@ -30,16 +45,26 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import gammaln
+from scipy.special import erfc, gammaln
 
 from counterplan.errors import CounterplanError
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int_]
+BoolArray = NDArray[np.bool_]
 
 #: The states, in the order of every array's state axis.
 STATES = ("steady", "step", "slope", "outlier")
 CHANGES = STATES[1:]
 _G = np.array([[1.0, 1.0], [0.0, 1.0]])
+#: reports that only place the level and slope before V is learned
+_PLACING = 2
+#: the cap on a squared standardised error in learning V (3 standard
+#: deviations), and E[min(z², cap)] for a standard normal z, which the capped
+#: mean is divided by
+_CAP = 9.0
+_CAPPED_MEAN = float(1.0 - (1.0 - _CAP) * erfc(np.sqrt(_CAP / 2.0))
+                     - np.sqrt(2.0 * _CAP / np.pi) * np.exp(-_CAP / 2.0))
 
 
 @dataclass(frozen=True)
@@ -48,13 +73,13 @@ class MultiStateOptions:
     docs/cycle.md).  Variances are multiples of the observation variance V."""
 
     #: prior probability of steady, step, slope change and outlier at each report
-    #: (Harrison and Stevens' later textbook example is 0.85, 0.05, 0.03, 0.07:
-    #: measured worse, see docs/cycle.md)
-    priors: tuple[float, float, float, float] = (0.97, 0.01, 0.01, 0.01)
+    #: (Harrison and Stevens' later textbook example, 0.85, 0.05, 0.03, 0.07,
+    #: would put P(a change within 12 reports) near 0.86 before any report)
+    priors: tuple[float, float, float, float] = (0.996, 0.0014, 0.0013, 0.0013)
     #: (k_ν, k_μ, k_β) of each state
     steady: tuple[float, float, float] = (1.0, 0.0, 0.0)
     step: tuple[float, float, float] = (1.0, 4.0, 0.0)
-    slope: tuple[float, float, float] = (1.0, 0.0, 0.01)
+    slope: tuple[float, float, float] = (1.0, 0.0, 0.0625)
     outlier: tuple[float, float, float] = (25.0, 0.0, 0.0)
     #: prior guess of the noise standard deviation of an index, and how many
     #: reports' worth of weight that guess carries
@@ -64,16 +89,16 @@ class MultiStateOptions:
     #: slope standard deviation per report
     level: float = 1.0
     level_sd: float = 1.0
-    slope_sd: float = 0.005
+    slope_sd: float = 0.0005
     #: score reports with Student-t forecasts (V unknown) or normal ones (V = S)
     student: bool = True
-    #: how many later reports revise a report's state probabilities before
-    #: the mixture is collapsed (1: Harrison and Stevens' one report back)
-    window: int = 3
+    #: how many reports a change stays in the posterior (its time and kind
+    #: revised by the later reports) before it is merged into the steady state
+    window: int = 12
 
     def __post_init__(self) -> None:
-        if self.window not in (1, 2, 3):
-            raise CounterplanError(f"window {self.window}: give 1, 2 or 3 reports")
+        if not 1 <= self.window <= 24:
+            raise CounterplanError(f"window {self.window}: give 1 to 24 reports")
 
     def multipliers(self) -> FloatArray:
         """(state, [k_ν, k_μ, k_β])."""
@@ -87,16 +112,18 @@ class MultiStateOptions:
 @dataclass(frozen=True, eq=False)
 class Filtered:
     """The filter's output for n indices over T reports (NaN where an index
-    has no report).
+    has no report); w is the window.
 
-    ``level``, ``slope`` (n × T): posterior means, mixed over states;
-    ``level_sd`` the level's uncertainty; ``lagged`` (n × T × (w+1) × 4):
-    P(state at the index's L-th previous report | y_1..t), L = 0 … w (the
-    window); ``probability`` (n × T × 4): P(state at t | y_1..t), the view at
-    the report itself; ``revised`` (n × T × 4): P(state at t | the reports up
-    to w later), the most informed view (as late as there are reports);
-    ``noise`` (n × T): the learned noise standard deviation; ``error`` (n × T):
-    the standardised one-step forecast error; ``mean`` (n × T × 2) and ``cov``
+    ``level``, ``slope`` (n × T): posterior means, mixed over hypotheses;
+    ``level_sd`` the level's uncertainty; ``lagged`` (n × T × w × 4):
+    P(state at the index's L-th previous report | y_1..t), L = 0 … w − 1;
+    ``probability`` (n × T × 4): P(state at t | y_1..t), the view at the
+    report itself; ``revised`` (n × T × 4): P(state at t | the reports up to
+    w − 1 later), the most informed view (as late as there are reports);
+    ``change`` (n × T × 3): P(a step, slope change or outlier at one of the
+    last w reports | y_1..t), the sum over the change's time; ``noise``
+    (n × T): the learned noise standard deviation; ``error`` (n × T): the
+    standardised one-step forecast error; ``mean`` (n × T × 2) and ``cov``
     (n × T × 2 × 2): the mixture's posterior moments of (level, slope).
     """
 
@@ -106,6 +133,7 @@ class Filtered:
     lagged: FloatArray
     probability: FloatArray
     revised: FloatArray
+    change: FloatArray
     noise: FloatArray
     error: FloatArray
     mean: FloatArray
@@ -114,10 +142,11 @@ class Filtered:
 
 @dataclass(frozen=True, eq=False)
 class Components:
-    """The collapsed posterior: one component per history of the states of
-    the last w reports (4^w of them, oldest state first): weights p (n × H),
-    means m (n × H × 2), covariances C (n × H × 2 × 2); the noise estimate S,
-    its degrees of freedom and the number of reports filtered (n each)."""
+    """The posterior: one component per hypothesis, *no change in the
+    window* first, then *a change of kind k at the L-th report back* at
+    1 + 3L + k − 1: weights p (n × H), means m (n × H × 2), covariances C
+    (n × H × 2 × 2); the noise variance S, its degrees of freedom and the
+    number of reports filtered (n each)."""
 
     p: FloatArray
     m: FloatArray
@@ -128,27 +157,35 @@ class Components:
 
     @staticmethod
     def start(n: int, o: MultiStateOptions) -> Components:
-        prior = o.prior()
-        p = np.ones(1)
-        for _ in range(o.window):
-            p = np.outer(p, prior).reshape(-1)
-        H = len(p)
+        H = 1 + 3 * o.window
+        p = np.zeros((n, H))
+        p[:, 0] = 1.0
         m = np.zeros((n, H, 2))
         m[..., 0] = o.level
         C = np.zeros((n, H, 2, 2))
         C[..., 0, 0] = o.level_sd**2
         C[..., 1, 1] = o.slope_sd**2
-        return Components(np.tile(p, (n, 1)), m, C, np.full(n, o.noise**2),
-                          np.full(n, o.noise_weight), np.zeros(n))
+        return Components(p, m, C, np.full(n, o.noise**2), np.full(n, o.noise_weight),
+                          np.zeros(n))
 
     def mixed(self) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Mean (n × 2), covariance (n × 2 × 2) and noise variance (n) of the
         mixture, collapsed to one component."""
-        w = self.p
-        mean = np.einsum("nh,nhk->nk", w, self.m)
-        d = self.m - mean[:, None, :]
-        cov = np.einsum("nh,nhkl->nkl", w, self.C + d[..., :, None] * d[..., None, :])
+        mean, cov = collapse(self.p, self.m, self.C)
         return mean, cov, self.S.copy()
+
+
+def collapse(p: FloatArray, m: FloatArray, C: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """One component (m, C) from the components of weights p (n × h, not
+    necessarily summing to 1), means m and covariances C (West and Harrison
+    §12.3.4): m = Σ p_h m_h, C = Σ p_h (C_h + (m_h − m)(m_h − m)ᵀ), weights
+    normalised."""
+    total = p.sum(axis=1, keepdims=True)
+    w = np.where(total > 0, p / np.where(total > 0, total, 1.0), 1.0 / p.shape[1])
+    mean = np.einsum("nh,nhk->nk", w, m)
+    d = m - mean[:, None, :]
+    cov = np.einsum("nh,nhkl->nkl", w, C + d[..., :, None] * d[..., None, :])
+    return mean, cov
 
 
 def _t_density(e: FloatArray, q: FloatArray, dof: FloatArray) -> FloatArray:
@@ -160,82 +197,91 @@ def _t_density(e: FloatArray, q: FloatArray, dof: FloatArray) -> FloatArray:
     return np.exp(log)
 
 
+def _before(c: Components, o: MultiStateOptions
+            ) -> tuple[FloatArray, FloatArray, FloatArray, IntArray]:
+    """The hypotheses before the report: the oldest changes merged into *no
+    change in the window*, the others one report older, the new changes
+    started from the whole mixture.  Returns their prior weights, means,
+    covariances and states (indices into STATES)."""
+    W = o.window
+    prior = o.prior()
+    kept = slice(1, 1 + 3 * (W - 1))  # lags 0 … W−2, which become 1 … W−1
+    leaving = np.r_[0, np.arange(1 + 3 * (W - 1), 1 + 3 * W)]
+    best = leaving[c.p[:, leaving].argmax(axis=1)]
+    rows = np.arange(len(c.p))
+    source = collapse(c.p, c.m, c.C)
+    n = len(c.p)
+    p = np.concatenate([c.p[:, leaving].sum(axis=1, keepdims=True) * prior[0],
+                        np.tile(prior[1:], (n, 1)), c.p[:, kept] * prior[0]], axis=1)
+    m = np.concatenate([c.m[rows, best][:, None], np.repeat(source[0][:, None], 3, axis=1),
+                        c.m[:, kept]], axis=1)
+    C = np.concatenate([c.C[rows, best][:, None], np.repeat(source[1][:, None], 3, axis=1),
+                        c.C[:, kept]], axis=1)
+    state = np.zeros(1 + 3 * W, dtype=int)
+    state[1:4] = (1, 2, 3)
+    return p / p.sum(axis=1, keepdims=True), m, C, state
+
+
+def _learn(c: Components, w: FloatArray, r: FloatArray, state: IntArray, seen: BoolArray
+           ) -> tuple[FloatArray, FloatArray]:
+    """The new noise variance and its degrees of freedom: the conjugate update
+    (West and Harrison §4.3) with the squared standardised errors r of the
+    hypotheses, each capped at 9 (3 standard deviations; the mean corrected
+    for the cap) and averaged over those that do not call this report an
+    outlier, weighted by their posterior probability; so that neither a step
+    nor an outlier passes for noise.  The first reports only place the level
+    and slope."""
+    plain = w * (state != 3)[None, :]
+    weight = np.where(seen & (c.reports >= _PLACING), plain.sum(axis=1), 0.0)
+    mean_r = ((plain * np.minimum(r, _CAP)).sum(axis=1)
+              / np.maximum(plain.sum(axis=1), 1e-300) / _CAPPED_MEAN)
+    dof = c.dof + weight
+    S = np.maximum(c.S * (1.0 + weight * (mean_r - 1.0) / np.maximum(dof, 1e-9)), 1e-12)
+    return S, dof
+
+
 def step(c: Components, y: FloatArray, o: MultiStateOptions
          ) -> tuple[Components, FloatArray, FloatArray]:
     """One report y (n; NaN: no report, nothing changes).  Returns the new
-    components, P(state at the L-th previous report | y_1..t) for L = 0 … w
-    (n × (w+1) × 4), and the standardised forecast error of the mixture (n)."""
-    k = o.multipliers()
-    n, H = c.p.shape
+    components, P(a change of kind k at the L-th previous report | y_1..t)
+    for L = 0 … w − 1 (n × w × 3), and the standardised one-step forecast
+    error of the mixture (n)."""
     seen = np.isfinite(y)
     yv = np.where(seen, y, 0.0)
-    S = c.S[:, None, None]
-    # carry each history h forward under each state i: (n, h, i, ...)
-    a = np.einsum("kl,nhl->nhk", _G, c.m)[:, :, None, :].repeat(4, axis=2)
-    R = np.einsum("kl,nhlm,pm->nhkp", _G, c.C, _G)[:, :, None].repeat(4, axis=2)
-    R[..., 0, 0] += k[None, None, :, 1] * S
-    R[..., 1, 1] += k[None, None, :, 2] * S
-    Q = R[..., 0, 0] + k[None, None, :, 0] * S
-    e = yv[:, None, None] - a[..., 0]
-    density = (_t_density(e, Q, c.dof[:, None, None]) if o.student
+    p, m, C, state = _before(c, o)
+    k = o.multipliers()[state]  # (H, 3)
+    S = c.S[:, None]
+    a = np.einsum("kl,nhl->nhk", _G, m)
+    R = np.einsum("kl,nhlm,pm->nhkp", _G, C, _G)
+    R[..., 0, 0] += k[None, :, 1] * S
+    R[..., 1, 1] += k[None, :, 2] * S
+    Q = R[..., 0, 0] + k[None, :, 0] * S
+    e = yv[:, None] - a[..., 0]
+    density = (_t_density(e, Q, c.dof[:, None]) if o.student
                else np.exp(-0.5 * e * e / Q) / np.sqrt(2 * np.pi * Q))
-    joint = c.p[:, :, None] * o.prior()[None, None, :] * density
-    total = joint.sum(axis=(1, 2), keepdims=True)
+    joint = p * density
+    total = joint.sum(axis=1, keepdims=True)
     w = joint / np.where(total > 0, total, 1.0)
-    # V is learned from the reports the model judges steady: the conjugate
-    # update (West and Harrison §4.3) weighted by P(steady at t−1 and at t),
-    # each squared standardised error capped at 9, so that an outlier or a
-    # step does not pass for noise; the first two reports only place the
-    # level and slope (their errors say nothing of V under the vague prior).
-    steady_before = np.arange(H) % 4 == 0  # histories whose newest state is steady
-    w_ss = w[:, steady_before, 0]
-    r = np.minimum(e[:, steady_before, 0] ** 2 / Q[:, steady_before, 0], 9.0)
-    weight = np.where(seen & (c.reports >= 2), w_ss.sum(axis=1), 0.0)
-    mean_r = (w_ss * r).sum(axis=1) / np.maximum(w_ss.sum(axis=1), 1e-300)
-    dof = c.dof + weight
-    S_new = np.maximum(c.S * (1.0 + weight * (mean_r - 1.0) / np.maximum(dof, 1e-9)), 1e-12)
-    # the Kalman update of every (history, state), scaled to the new S
+    S_new, dof = _learn(c, w, e * e / Q, state, seen)
     A = R[..., :, 0] / Q[..., None]
     m_new = a + A * e[..., None]
-    C_new = (S_new / c.S)[:, None, None, None, None] * (
-        R - A[..., :, None] * A[..., None, :] * Q[..., None, None])
-    # collapse over the oldest state: (n, oldest, the rest of the history and i)
-    wf = w.reshape(n, 4, H)
-    p_new = wf.sum(axis=1)
-    share = wf / np.where(p_new > 0, p_new, 1.0)[:, None, :]
-    mf = m_new.reshape(n, 4, H, 2)
-    m_c = np.einsum("nog,nogk->ngk", share, mf)
-    d = mf - m_c[:, None]
-    C_c = np.einsum("nog,nogkl->ngkl", share,
-                    C_new.reshape(n, 4, H, 2, 2) + d[..., :, None] * d[..., None, :])
-    lagged = _marginals(w.reshape(n, -1), o.window)
-    f_mix = np.einsum("nh,nh->n", c.p, a[:, :, 0, 0])
-    q_mix = np.einsum("nh,nh->n", c.p, Q[:, :, 0])
+    C_new = (S_new / c.S)[:, None, None, None] * (R - A[..., :, None] * A[..., None, :]
+                                                  * Q[..., None, None])
+    f_mix = np.einsum("nh,nh->n", p, a[..., 0])
+    q_mix = np.einsum("nh,nh->n", p, Q + (a[..., 0] - f_mix[:, None]) ** 2)
     z = (yv - f_mix) / np.sqrt(q_mix)
     keep = ~seen
     new = Components(
-        p=np.where(keep[:, None], c.p, p_new),
-        m=np.where(keep[:, None, None], c.m, m_c),
-        C=np.where(keep[:, None, None, None], c.C, C_c),
+        p=np.where(keep[:, None], c.p, w),
+        m=np.where(keep[:, None, None], c.m, m_new),
+        C=np.where(keep[:, None, None, None], c.C, C_new),
         S=np.where(keep, c.S, S_new),
         dof=np.where(keep, c.dof, dof),
         reports=c.reports + seen,
     )
+    lagged = w[:, 1:].reshape(len(w), o.window, 3)
     lagged[~seen] = np.nan
     return new, lagged, np.where(seen, z, np.nan)
-
-
-def _marginals(w: FloatArray, window: int) -> FloatArray:
-    """P(state at lag L) for L = 0 … window from the weights of the histories
-    (oldest state first, newest last): n × (window+1) × 4."""
-    n = len(w)
-    full = w.reshape((n,) + (4,) * (window + 1))
-    out = np.empty((n, window + 1, 4))
-    for lag in range(window + 1):
-        axis = window + 1 - lag  # the newest state is the last axis
-        others = tuple(a for a in range(1, window + 2) if a != axis)
-        out[:, lag] = full.sum(axis=others) if others else full
-    return out
 
 
 def run(y: FloatArray, options: MultiStateOptions = MultiStateOptions()) -> Filtered:
@@ -245,20 +291,21 @@ def run(y: FloatArray, options: MultiStateOptions = MultiStateOptions()) -> Filt
     W = options.window
     c = Components.start(n, options)
     level, slope, level_sd, noise, error = (np.full((n, T), np.nan) for _ in range(5))
-    lagged = np.full((n, T, W + 1, 4), np.nan)
+    lagged = np.full((n, T, W, 4), np.nan)
     revised = np.full((n, T, 4), np.nan)
     means = np.full((n, T, 2), np.nan)
     covs = np.full((n, T, 2, 2), np.nan)
-    previous = np.full((n, W + 1), -1)  # positions of the last W+1 reports, newest first
+    previous = np.full((n, W), -1)  # positions of the last W reports, newest first
     for t in range(T):
-        c, lag, z = step(c, y[:, t], options)
+        c, changes, z = step(c, y[:, t], options)
         seen = np.isfinite(y[:, t])
         previous[seen] = np.concatenate([np.full((seen.sum(), 1), t), previous[seen, :-1]],
                                         axis=1)
-        lagged[:, t] = lag
-        for L in range(W + 1):
+        lagged[:, t, :, 1:] = changes
+        lagged[:, t, :, 0] = 1.0 - changes.sum(axis=2)
+        for L in range(W):
             rows = np.flatnonzero(seen & (previous[:, L] >= 0))
-            revised[rows, previous[rows, L]] = lag[rows, L]
+            revised[rows, previous[rows, L]] = lagged[rows, t, L]
         mean, cov, v = c.mixed()
         level[seen, t] = mean[seen, 0]
         slope[seen, t] = mean[seen, 1]
@@ -267,8 +314,8 @@ def run(y: FloatArray, options: MultiStateOptions = MultiStateOptions()) -> Filt
         means[seen, t] = mean[seen]
         covs[seen, t] = cov[seen]
         error[:, t] = z
-    return Filtered(level, slope, level_sd, lagged, lagged[:, :, 0], revised, noise, error,
-                    means, covs)
+    return Filtered(level, slope, level_sd, lagged, lagged[:, :, 0], revised,
+                    lagged[..., 1:].sum(axis=2), noise, error, means, covs)
 
 
 def forecast_sum(mean: FloatArray, cov: FloatArray, noise: FloatArray, weights: FloatArray,
@@ -296,5 +343,5 @@ def forecast_sum(mean: FloatArray, cov: FloatArray, noise: FloatArray, weights: 
     return total, np.sqrt(var)
 
 
-__all__ = ["CHANGES", "STATES", "Components", "Filtered", "MultiStateOptions", "forecast_sum",
-           "run", "step"]
+__all__ = ["CHANGES", "STATES", "Components", "Filtered", "MultiStateOptions", "collapse",
+           "forecast_sum", "run", "step"]
