@@ -132,6 +132,8 @@ class Evaluator:
             row.update(verdict="accepted", share=1.0, objective_after=before, reason=quick)
             return row, None
         self.counts["warm pdhg" if self.first_order else "warm simplex"] += 1
+        if self.first_order and plan.kinds <= {"pledge", "capacity"}:
+            return self._share_first(plan, edit, row)
         solution = warm.trial(edit)
         if solution.status == Status.OPTIMAL:
             row.update(verdict="accepted", share=1.0, objective_after=solution.objective,
@@ -147,6 +149,31 @@ class Evaluator:
             row.update(verdict="rejected", share=0.0, objective_after=before, reason=reason)
             return row, None
         partial = warm.trial(compile_edit(plan, self.at, share))
+        row.update(verdict="partial", share=share, objective_after=partial.objective,
+                   reason=reason)
+        return row, self.fulfilment(partial)
+
+    def _share_first(self, plan: CounterPlan, edit: Edit, row: dict[str, object]
+                     ) -> tuple[dict[str, object], FloatArray | None]:
+        """Pledges and capacity past the simplex limit: the share LP first (it
+        always has a solution, θ = 0), then the plan at that share.  A first-order
+        solver proves that a whole pledge does not fit only slowly (measured at
+        10³ products × 5 periods: about 25 s of the 27 s a partial pledge took)."""
+        before = self.objective
+        share = self.largest_share(plan, edit)
+        tolerance = self.options.solver.tolerance_for("pdhg")
+        if share >= 1 - tolerance:
+            solution = self.warm.trial(edit)
+            if solution.status == Status.OPTIMAL:
+                row.update(verdict="accepted", share=1.0, objective_after=solution.objective,
+                           reason=gain_reason(self.context, plan, before, solution.objective))
+                return row, self.fulfilment(solution)
+            share = 1 - tolerance
+        reason = shortfall_reason(self.context, plan, apply_edit(self.lp, edit), share)
+        if share <= 0:
+            row.update(verdict="rejected", share=0.0, objective_after=before, reason=reason)
+            return row, None
+        partial = self.warm.trial(compile_edit(plan, self.at, share))
         row.update(verdict="partial", share=share, objective_after=partial.objective,
                    reason=reason)
         return row, self.fulfilment(partial)
