@@ -9,7 +9,8 @@ random).  In the same run, on the same series:
 - **Harrison–Stevens**: counterplan's multi-state model (``counterplan.cycle``)
   with the monitor's defaults: an alarm when the posterior probability that a
   step, slope change or outlier happened within the model's window of
-  reports passes the threshold (0.5); and the same with a threshold of 0.3;
+  reports passes the threshold (0.5); and the same with thresholds of 0.3
+  and 0.15;
 - **CUSUM**: two-sided tabular CUSUM on the series standardised by the mean
   and standard deviation of the warm-up reports, k = 0.5, h = 5
   (Montgomery's recommended values), reset after an alarm;
@@ -148,8 +149,10 @@ def llt_zscore(y: np.ndarray, s: Setup, limit: float = 3.0) -> tuple[np.ndarray,
 
 METHODS: dict[str, Callable[[np.ndarray, Setup], tuple[np.ndarray, np.ndarray | None]]] = {
     "Harrison–Stevens": harrison_stevens,
-    # the same model with a lower threshold, at about Page–Hinkley's false-alarm rate
+    # the same model with lower thresholds: at about Page–Hinkley's delays, and
+    # at CUSUM's
     "Harrison–Stevens 0.3": lambda y, s: harrison_stevens(y, s, 0.3),
+    "Harrison–Stevens 0.15": lambda y, s: harrison_stevens(y, s, 0.15),
     "CUSUM": cusum, "Page–Hinkley": page_hinkley, "LLT z-score": llt_zscore,
 }
 
@@ -225,6 +228,38 @@ def main() -> None:
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(table.to_markdown(index=False, floatfmt=".3g") if _has_tabulate() else "")
+    print(matched(table, s).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+
+
+#: thresholds of Harrison–Stevens tried against each baseline
+GRID = np.round(np.arange(0.02, 0.96, 0.02), 2)
+GOAL = ("step 2σ", "step 3σ")
+
+
+def matched(table: pd.DataFrame, s: Setup) -> pd.DataFrame:
+    """The goal of issue 12, against each baseline in ``table``: the highest
+    Harrison–Stevens threshold whose detection and median delay on the steps
+    of 2σ and 3σ are at least as good as the baseline's, and its false alarms
+    against the baseline's."""
+    curves = {}
+    for k, (label, (kind, size)) in enumerate(KINDS.items()):
+        if label in GOAL or kind == "steady":
+            change = run(make_series(kind, size, s, s.seed * 100 + k)).change.sum(axis=2)
+            curves[label] = [score("", kind, size, change > t, None, s) for t in GRID]
+    out = []
+    for name in sorted(set(table["method"]) & {"CUSUM", "Page–Hinkley", "LLT z-score"}):
+        base = table[table["method"] == name].set_index("series")
+        fit = [i for i in range(len(GRID)) if all(
+            curves[g][i]["detected"] >= base.at[g, "detected"]
+            and curves[g][i]["median delay"] <= base.at[g, "median delay"]
+            for g in GOAL)]
+        best = max(fit) if fit else None
+        out.append({"baseline": name, "its false alarms /100": base.at["steady",
+                                                                         "false alarms /100"],
+                    "H–S threshold": GRID[best] if best is not None else np.nan,
+                    "H–S false alarms /100": curves["steady"][best]["false alarms /100"]
+                    if best is not None else np.nan})
+    return pd.DataFrame(out)
 
 
 def _has_tabulate() -> bool:

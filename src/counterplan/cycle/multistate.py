@@ -29,8 +29,8 @@ window after ``window`` reports and is merged into *no change in the
 window*: the most probable of the leaving components is kept, with their
 summed weight (collapsing by selection).  Merging by moments instead lets
 the spread of the many improbable changes seep into the steady state at
-every report, which then follows a step part of the way (measured: half
-the 2σ steps missed; docs/cycle.md).
+every report, which then follows a step part of the way (measured: a third
+of the 2σ steps missed against 8 %; docs/cycle.md).
 
 So the steady hypothesis never half-follows a step while the step is in the
 window: the evidence for "a step at report τ" builds up over the reports
@@ -57,8 +57,9 @@ BoolArray = NDArray[np.bool_]
 STATES = ("steady", "step", "slope", "outlier")
 CHANGES = STATES[1:]
 _G = np.array([[1.0, 1.0], [0.0, 1.0]])
-#: reports that only place the level and slope before V is learned
-_PLACING = 2
+#: reports that only place the level before V is learned (the slope's prior
+#: is tight)
+_PLACING = 1
 #: the cap on a squared standardised error in learning V (3 standard
 #: deviations), and E[min(z², cap)] for a standard normal z, which the capped
 #: mean is divided by
@@ -75,7 +76,7 @@ class MultiStateOptions:
     #: prior probability of steady, step, slope change and outlier at each report
     #: (Harrison and Stevens' later textbook example, 0.85, 0.05, 0.03, 0.07,
     #: would put P(a change within 12 reports) near 0.86 before any report)
-    priors: tuple[float, float, float, float] = (0.996, 0.0014, 0.0013, 0.0013)
+    priors: tuple[float, float, float, float] = (0.9967, 0.0011, 0.0011, 0.0011)
     #: (k_ν, k_μ, k_β) of each state
     steady: tuple[float, float, float] = (1.0, 0.0, 0.0)
     step: tuple[float, float, float] = (1.0, 4.0, 0.0)
@@ -229,8 +230,8 @@ def _learn(c: Components, w: FloatArray, r: FloatArray, state: IntArray, seen: B
     hypotheses, each capped at 9 (3 standard deviations; the mean corrected
     for the cap) and averaged over those that do not call this report an
     outlier, weighted by their posterior probability; so that neither a step
-    nor an outlier passes for noise.  The first reports only place the level
-    and slope."""
+    nor an outlier passes for noise.  The first report only places the
+    level."""
     plain = w * (state != 3)[None, :]
     weight = np.where(seen & (c.reports >= _PLACING), plain.sum(axis=1), 0.0)
     mean_r = ((plain * np.minimum(r, _CAP)).sum(axis=1)

@@ -46,9 +46,12 @@ def index_figure(rows: pd.DataFrame, exceptions: pd.DataFrame) -> Figure:
     top.legend(fontsize=8, loc="lower left")
     probabilities = [rows[f"p_{s}_next"].to_numpy() for s in STATES]
     bottom.stackplot(date, probabilities, labels=STATES, colors=[COLOURS[s] for s in STATES])
+    if "p_change" in rows:
+        bottom.plot(date, rows["p_change"], "-", color="black", lw=1.5,
+                    label="P(a change within the window)")
     bottom.set_ylim(0, 1)
     bottom.set_ylabel("P(state)")
-    bottom.legend(fontsize=8, loc="lower left", ncols=4)
+    bottom.legend(fontsize=8, loc="lower left", ncols=5)
     return fig
 
 
