@@ -8,21 +8,31 @@ files byte for byte, and the restored app must work as the old one did."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
 import re
+import shutil
+import stat
 import subprocess
 import sys
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
+from counterplan import examples
 from counterplan.counter.proposals import COLUMNS
-from counterplan.errors import CounterplanError
-from counterplan.web import archive
+from counterplan.errors import CounterplanError, InvalidInput
+from counterplan.web import archive, store
 from counterplan.web import db as database
 from counterplan.web.app import Settings, create_app
 from counterplan.web.archive import exporter, formats, restorer
@@ -37,18 +47,26 @@ CAPACITY = {"kind": "capacity", "item": "labour", "period": "2027", "value": "10
 UPLOAD = b"id,kind,item,period,value,note\nmore-labour,capacity,labour,2028,2000000,\"a, b\"\n"
 
 
-@pytest.fixture
-def empty_url(db_url: str, tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def new_empty(db_url: str, folder: Path) -> Iterator[str]:
     """A new, empty database on the backend of ``db_url``."""
+    name = f"counterplan_restored_{uuid.uuid4().hex[:12]}"
     if db_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'restored.db'}"
+        yield f"sqlite:///{folder / name}.db"
         return
     server = postgres_server()
     assert server is not None
-    name = f"counterplan_restored_{uuid.uuid4().hex[:12]}"
     _admin(server, f'CREATE DATABASE "{name}"')
-    yield _with_database(server, name)
-    _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield _with_database(server, name)
+    finally:
+        _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_url(db_url: str, tmp_path: Path) -> Iterator[str]:
+    with new_empty(db_url, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -267,6 +285,20 @@ def _remove(path: str) -> Callable[[Path], None]:
     return damage
 
 
+def _link(path: str) -> Callable[[Path], None]:
+    """Move a file or folder out of the archive and leave a symbolic link to
+    it: the files are the same, so only the link tells."""
+    def damage(root: Path) -> None:
+        outside = root.parent / f"outside-{uuid.uuid4().hex}"
+        shutil.move(root / path, outside)
+        (root / path).symlink_to(outside)
+    return damage
+
+
+def _pipe(root: Path) -> None:
+    os.mkfifo(root / "plans" / "brazil" / "notes")
+
+
 DAMAGES = {
     "missing file": (_remove("plans/brazil/rounds.csv"),
                      "plans/brazil/rounds.csv: error: is missing"),
@@ -278,13 +310,19 @@ DAMAGES = {
                   "users.csv:"),
     "unknown user": (_edit("plans/brazil/memberships.csv", "\nagro-delegate,", "\nnobody,"),
                      "memberships.csv:2: error: column user names no user"),
-    "format version": (_edit("manifest.json", '"format_version": 1', '"format_version": 2'),
-                       "is format version 2"),
+    "format version": (_edit("manifest.json", '"format_version": 2', '"format_version": 3'),
+                       "is format version 3"),
     "edited version": (_edit("plans/brazil/versions/1/economy/economy.toml", "name", "nome"),
                        "plans/brazil/versions/1/economy: error: does not hold the files"),
     "missing plan": (_remove("plans/brazil"), "manifest.json: error: counts 1 plans but the "
                                               "archive holds 0"),
     "not an archive": (_remove("manifest.json"), "manifest.json: error: is missing"),
+    "linked file": (_link("plans/brazil/versions/1/economy/items.csv"),
+                    "plans/brazil/versions/1/economy/items.csv: error: is a symbolic link"),
+    "linked folder": (_link("plans/brazil/versions/1/plan"),
+                      "plans/brazil/versions/1/plan: error: is a symbolic link"),
+    "linked manifest": (_link("manifest.json"), "manifest.json: error: is a symbolic link"),
+    "pipe": (_pipe, "plans/brazil/notes: error: is neither a folder nor a file"),
 }
 
 
@@ -339,6 +377,263 @@ def test_export_reads_one_state_while_the_app_writes(web: Web) -> None:
             "technique": "livestock", "period": "2026", "activity": 1.0}), 201)
         assert s.execute(sa.text("SELECT count(*) FROM reports")).scalar_one() == before
     assert snapshot(web)["reports"] == before + 1
+
+
+# -- what the app accepts comes back; formulas are guarded ------------------------------
+
+REPORT = {"technique": "livestock", "period": "2026", "activity": 1.5}
+
+
+def texts(engine: sa.Engine) -> dict[str, list[Any]]:
+    """Every text the app keeps of proposals, outcomes and reports (their rows
+    in every column of counterplan.csv, as in :func:`filled`)."""
+    with engine.connect() as c:
+        proposals = [(i, note, filled({"rows": json.loads(rows)})["rows"], reason, kind)
+                     for i, note, rows, reason, kind in c.execute(sa.text(
+                         "SELECT id, note, rows, reason, kind FROM proposals ORDER BY id"))]
+        reports = sorted(tuple(r) for r in c.execute(sa.text(
+            "SELECT unit_id, technique, period, activity, note FROM reports")))
+        outcomes = sorted(tuple(r) for r in c.execute(sa.text(
+            "SELECT proposal_id, verdict, reason FROM outcomes")))
+    return {"proposals": proposals, "reports": reports, "outcomes": outcomes}
+
+
+def round_trip(engine: sa.Engine, url: str, folder: Path) -> sa.Engine:
+    """Export the database of ``engine`` to ``folder``, restore it into the
+    empty database at ``url``, export that again: the same files."""
+    archive.export(engine, folder / "a")
+    restored = database.connect(url)
+    archive.restore(restored, folder / "a")
+    archive.export(restored, folder / "b")
+    assert tree(folder / "a") == tree(folder / "b")
+    return restored
+
+
+def test_a_note_past_the_csv_field_limit_restores(web: Web, empty_url: str, tmp_path: Path
+                                                  ) -> None:
+    """csv reads at most 131,072 characters a field unless told otherwise: a
+    long note (kept before the limits held) made a backup restore refused."""
+    ok(web.as_("agro-delegate").post(f"{AGRO}/reports", json=REPORT), 201)
+    long = 'é, "quoted"\n' * 20_000
+    with engine_of(web).begin() as c:
+        c.execute(sa.text("UPDATE reports SET note = :note"), {"note": long})
+    restored = round_trip(engine_of(web), empty_url, tmp_path)
+    assert texts(restored) == texts(engine_of(web))
+    assert long in [r[-1] for r in texts(restored)["reports"]]
+    restored.dispose()
+
+
+def upload(user: User, *rows: dict[str, str], name: str = "mine.csv") -> Any:
+    """Upload ``rows`` as a counterplan.csv written by csv (quoted as it must)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, ["id", "kind", "technique", "item", "period", "value", "note"])
+    writer.writeheader()
+    writer.writerows(rows)
+    return user.post(f"{AGRO}/proposals/upload",
+                     files={"file": (name, out.getvalue().encode(), "text/csv")})
+
+
+def row(note: str, **kw: str) -> dict[str, str]:
+    return {"id": "mine", "kind": "capacity", "item": "labour", "period": "2027",
+            "value": "1000", "note": note, **kw}
+
+
+REFUSED_TEXT = {
+    "a note past the form's 2,000 characters": (
+        [row("n" * 2001)], "mine.csv:2: column note has 2,001 characters; at most 2,000"),
+    "notes of one counter-plan past 2,000 together": (
+        [row("a" * 1500), row("b" * 1500, period="2028")],
+        "the note of counter-plan 'mine' (its rows' notes joined) has 3,001 characters"),
+    "a long id": ([row("", id="x" * 201)], "mine.csv:2: column id has 201 characters"),
+    "a new technique's id as a formula": (
+        [row("", kind="technique", technique="=HYPERLINK(\"x\")", item="agriculture",
+             period="", value="1"),
+         row("", kind="technique", technique="=HYPERLINK(\"x\")", item="labour", period="",
+             value="-0.5")],
+        "begins as a spreadsheet formula does"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_TEXT)
+def test_an_upload_is_held_to_the_forms_limits(web: Web, case: str) -> None:
+    rows, message = REFUSED_TEXT[case]
+    before = snapshot(web)
+    response = upload(web.as_("agro-member1"), *rows)
+    assert response.status_code == 422, response.text
+    assert message in response.json()["error"]
+    assert snapshot(web) == before
+
+
+def test_a_new_technique_in_the_limits_is_accepted(web: Web) -> None:
+    """The refusal above is of the id, not of the new technique."""
+    made = upload(web.as_("agro-member1"), *(
+        row("", kind="technique", technique="better-farming", item=item, period="",
+            value=value) for item, value in (("agriculture", "1"), ("labour", "-0.5"))))
+    assert made.status_code == 201, made.text
+
+
+@pytest.mark.parametrize("form", ["proposal", "report"])
+def test_a_nul_in_a_multipart_form_is_refused(web: Web, form: str) -> None:
+    """A page's form may come as multipart/form-data, which the door does not
+    read: the service refuses the NUL (PostgreSQL would fail on it)."""
+    user = web.as_("agro-delegate")
+    fields = ({**CAPACITY, "note": "a\x00b"} if form == "proposal"
+              else {**REPORT, "activity": "1.5", "note": "a\x00b"})
+    before = snapshot(web)
+    response = user.client.post(f"/plans/brazil/units/agro/{form}s",
+                                data={"csrf": user.csrf, **fields},
+                                files={"attachment": ("empty.txt", b"", "text/plain")},
+                                follow_redirects=False)
+    assert response.status_code == 422, response.text
+    assert "the note contains a NUL character" in response.text
+    assert snapshot(web) == before
+
+
+FORMULAS = ["=HYPERLINK(\"http://example.org\",\"click\")", "+1+1", "-2", "@SUM(A1:A2)",
+            "\tTAB", "'quoted", "''twice", "a = b", "-"]
+
+
+def guarded(text: str) -> str:
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", "'") else text
+
+
+def test_formulas_are_guarded_in_the_archive_and_come_back_as_typed(
+        web: Web, empty_url: str, tmp_path: Path) -> None:
+    member, delegate = web.as_("agro-member1"), web.as_("agro-delegate")
+    for note in FORMULAS:
+        ok(member.post(f"{AGRO}/proposals", json={**CAPACITY, "note": note}), 201)
+        ok(delegate.post(f"{AGRO}/reports", json={**REPORT, "note": note}), 201)
+    ok(upload(member, row("=1+1", id="@label")), 201)
+    ok(member.post(f"{AGRO}/proposals", json=NORM), 201)
+    restored = round_trip(engine_of(web), empty_url, tmp_path)
+    assert texts(restored) == texts(engine_of(web))
+    restored.dispose()
+    plan = tmp_path / "a" / "plans" / "brazil"
+    files = {"users.csv": (tmp_path / "a" / "users.csv", formats.USERS),
+             "counterplan.csv": (plan / "rounds" / "1" / "counterplan.csv",
+                                 formats.COUNTERPLAN),
+             **{f"{n}.csv": (plan / f"{n}.csv", spec) for n, spec in formats.PLAN_FILES.items()}}
+    cells = {}
+    for name, (path, spec) in files.items():
+        with path.open(newline="", encoding="utf-8") as f:
+            for line in list(csv.reader(f))[1:]:
+                for (column, kind), cell in zip(spec, line, strict=True):
+                    cells.setdefault((name, kind.rstrip("?")), []).append(cell)
+                    if kind.rstrip("?") in ("text", "name", "user"):
+                        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), \
+                            (name, column, cell)
+    for note in FORMULAS:  # each with one apostrophe in front where it needs one
+        assert guarded(note) in cells["reports.csv", "text"]
+        assert guarded(note.strip()) in cells["proposals.csv", "text"]  # as the library keeps it
+    assert "'@label" in cells["proposals.csv", "text"]
+    assert "-12" in cells["counterplan.csv", "plain"]  # numbers as the library reads them
+
+
+def test_an_archive_of_format_1_restores_its_text_as_written(
+        web: Web, empty_url: str, tmp_path: Path, engines: Callable[[str], sa.Engine],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Format 1 wrote text unguarded: its apostrophes are the note's own."""
+    for note in ("'quoted", "=1+1", "''"):
+        ok(web.as_("agro-delegate").post(f"{AGRO}/reports", json={**REPORT, "note": note}), 201)
+    monkeypatch.setattr(exporter, "FORMAT_VERSION", 1)
+    monkeypatch.setattr(formats, "GUARDED", ())  # as counterplan wrote it then
+    archive.export(engine_of(web), tmp_path / "a")
+    monkeypatch.undo()
+    assert '"format_version": 1' in (tmp_path / "a" / "manifest.json").read_text()
+    assert "\n'quoted\n" not in (tmp_path / "a/plans/brazil/reports.csv").read_text()
+    archive.restore(engines(empty_url), tmp_path / "a")
+    assert texts(engines(empty_url)) == texts(engine_of(web))
+
+
+def zipped(members: dict[str, tuple[int, bytes]]) -> bytes:
+    """A zip of members named with (unix mode, content)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for name, (mode, content) in members.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = mode << 16
+            z.writestr(info, content)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("mode", [stat.S_IFLNK | 0o777, stat.S_IFIFO | 0o644],
+                         ids=["link", "pipe"])
+def test_a_zipped_plan_folder_holds_only_files_and_folders(tmp_path: Path, mode: int) -> None:
+    data = zipped({"economy.toml": (stat.S_IFREG | 0o644, b'name = "x"\n'),
+                   "items.csv": (mode, b"/etc/passwd")})
+    with pytest.raises(InvalidInput) as refused:
+        store.unzip_to(data, tmp_path, "plan.zip")
+    what = "a symbolic link" if stat.S_ISLNK(mode) else "neither a file nor a folder"
+    assert f"plan.zip: error: holds {what}" in str(refused.value)
+    assert "'items.csv'" in str(refused.value)
+    assert list(tmp_path.iterdir()) == []  # nothing unpacked
+
+
+def test_an_uploaded_plan_folder_with_a_link_is_refused(web: Web) -> None:
+    data = zipped({"economy.toml": (stat.S_IFREG | 0o644, b'name = "x"\n'),
+                   "items.csv": (stat.S_IFLNK | 0o777, b"/etc/passwd")})
+    response = web.as_("office").post("/api/plans/upload", data={"name": "linked"},
+                                      files={"file": ("plan.zip", data, "application/zip")})
+    assert response.status_code == 422, response.text
+    assert "symbolic link" in response.text
+
+
+def test_a_plan_title_with_a_nul_is_refused(web: Web, tmp_path: Path) -> None:
+    """The upload's form fields come as multipart, which the door does not read."""
+    data = store.zip_folder(examples.copy_example("kantorovich-1939", tmp_path / "plan"))
+    before = snapshot(web)
+    response = web.as_("office").post("/api/plans/upload", data={"name": "nul", "title": "a\x00b"},
+                                      files={"file": ("plan.zip", data, "application/zip")})
+    assert response.status_code == 422, response.text
+    assert "the title contains a NUL character" in response.json()["error"]
+    assert snapshot(web) == before
+
+
+# Any text a person may give, from every path: long, with quotes, new lines,
+# formulas, NUL and other control characters, any script.
+PIECES = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["=", "+", "-", "@", "'", '"', "\n", "\r\n", "\r", ",", "\t", "\x00",
+                     "Ж", "中文", "😀", "سلام", " "]),
+    st.integers(1, 2100).map(lambda n: "ь" * n))
+SENT = st.tuples(st.sampled_from(["json", "csv", "report"]),
+                 st.lists(PIECES, max_size=6).map("".join))
+EXAMPLES = int(os.environ.get("COUNTERPLAN_ARCHIVE_EXAMPLES", "12"))
+
+
+def send(web: Web, path: str, note: str) -> Any:
+    if path == "csv":
+        return upload(web.as_("agro-member1"), row(note))
+    if path == "json":
+        return web.as_("agro-member1").post(f"{AGRO}/proposals", json={**CAPACITY, "note": note})
+    return web.as_("agro-delegate").post(f"{AGRO}/reports", json={**REPORT, "note": note})
+
+
+def test_export_restore_gives_back_whatever_the_app_accepts(web: Web, db_url: str,
+                                                            tmp_path: Path) -> None:
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(SENT)
+    @example(("csv", "a lone \r in a note"))  # once made a row of two lines
+    @example(("report", "\r"))
+    @example(("csv", "=1+1 \"quoted\", Ж\n" + "ь" * 1990))
+    @example(("csv", "ь" * 2001))
+    @example(("json", "a\x00b"))
+    def check(sent: tuple[str, str]) -> None:
+        path, note = sent
+        response = send(web, path, note)
+        if "\x00" in note or len(note) > 2000:
+            assert response.status_code == 422, (path, response.text)
+        else:
+            assert response.status_code == 201, (path, response.text)
+        folder = tmp_path / uuid.uuid4().hex
+        with new_empty(db_url, tmp_path) as url:
+            restored = round_trip(engine_of(web), url, folder)
+            assert texts(restored) == texts(engine_of(web))
+            restored.dispose()
+        shutil.rmtree(folder)
+
+    check()
 
 
 # -- the commands ----------------------------------------------------------------------

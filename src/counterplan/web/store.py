@@ -12,6 +12,7 @@ import io
 import json
 import os
 import queue
+import stat
 import tempfile
 import threading
 import zipfile
@@ -62,6 +63,7 @@ def unzip_to(data: bytes, folder: Path, name: str = "upload.zip") -> Path:
         if not target.is_relative_to(folder.resolve()):
             raise InvalidInput([Problem(name, None, "has a path outside its folder",
                                         "zip only the plan folder", member.filename)])
+        _check_regular(member, name)
     archive.extractall(folder)
     if (folder / "economy.toml").is_file():
         return folder
@@ -70,6 +72,18 @@ def unzip_to(data: bytes, folder: Path, name: str = "upload.zip") -> Path:
         return inner[0]
     raise InvalidInput([Problem(name, None, "has no economy.toml at its root or in one folder",
                                 "zip the plan folder itself")])
+
+
+def _check_regular(member: zipfile.ZipInfo, name: str) -> None:
+    """Refuse a member that is neither a file nor a folder: a symbolic link
+    (which zip -y stores) or a device, pipe or socket."""
+    kind = stat.S_IFMT(member.external_attr >> 16)  # 0: made where files have no mode
+    if kind in (0, stat.S_IFREG, stat.S_IFDIR):
+        return
+    what = "a symbolic link" if kind == stat.S_IFLNK else "neither a file nor a folder"
+    raise InvalidInput([Problem(name, None, f"holds {what}, which a plan folder may not",
+                                "zip the plan folder's files themselves (zip without -y)",
+                                member.filename)])
 
 
 def economy_from_zip(data: bytes, name: str = "upload.zip") -> Economy:

@@ -21,7 +21,10 @@ from counterplan.web.models import (
 )
 
 FORMAT = "counterplan-web-archive"
-FORMAT_VERSION = 1
+#: 2: text that begins as a spreadsheet formula is written with a guard (below).
+FORMAT_VERSION = 2
+#: The format versions restore reads: 1 wrote every text as it was.
+READS = (1, 2)
 MANIFEST = "manifest.json"
 #: The tables an archive holds, in the manifest's counts.
 TABLES = ("users", "plans", "memberships", "versions", "publications", "rounds", "proposals",
@@ -32,8 +35,12 @@ DAMAGED = ("the archive is damaged or was edited: export it again with `counterp
 # -- one schema per file: (column, kind).  Kinds: text; name (text, not empty);
 # int (a whole number >= 0); float; time (ISO 8601, UTC); user (a name in
 # users.csv); version, round, proposal, poll (a number or id of the plan's
-# versions.csv, rounds.csv, proposals.csv, polls.csv).  A trailing '?' allows
-# empty for none. ----------------------------------------------------------------------
+# versions.csv, rounds.csv, proposals.csv, polls.csv); plain (text written as
+# the library writes it: counterplan.csv's columns but the note).  A trailing
+# '?' allows empty for none.  Text, names and users are guarded: one that
+# begins with a character of GUARD_BEFORE gets a GUARD in front, which reading
+# takes off again, so that a spreadsheet shows a note '=1+1' as typed and
+# never runs it as a formula. ---------------------------------------------------------
 
 Spec = tuple[tuple[str, str], ...]
 USERS: Spec = (("name", "name"), ("password_hash", "name"), ("created_at", "time"))
@@ -61,8 +68,16 @@ PLAN_FILES: dict[str, Spec] = {
                 ("period", "text"), ("activity", "float"), ("note", "text"),
                 ("reported_by", "user?"), ("created_at", "time")),
 }
-COUNTERPLAN: Spec = tuple((c, "text") for c in COLUMNS)
+COUNTERPLAN: Spec = tuple((c, "text" if c == "note" else "plain") for c in COLUMNS)
 NUMBERS = ("int", "version", "round", "proposal", "poll")
+GUARDED = ("text", "name", "user")
+#: What a spreadsheet reads as the start of a formula (OWASP's list), and the
+#: guard itself, so that a text that begins with a guard keeps it.
+GUARD = "'"
+GUARD_BEFORE = ("=", "+", "-", "@", "\t", "\r", GUARD)
+#: Most characters csv reads in one field (its default, 131,072, is less than
+#: a database's text holds: a long note made an export that restore refused).
+FIELD_CHARS = 2**31 - 1
 #: Columns whose rows must differ, and columns of a few allowed values.
 KEYS = {"memberships": ("user", "role", "unit"), "versions": ("number",),
         "rounds": ("number",), "proposals": ("id",), "outcomes": ("version", "proposal"),
@@ -88,14 +103,19 @@ def _dump(kind: str, value: Any) -> str:
         return repr(float(value))
     if kind.startswith("time"):
         return str(value.isoformat())
+    if kind.rstrip("?") in GUARDED and str(value).startswith(GUARD_BEFORE):
+        return GUARD + str(value)
     return str(value)
 
 
-def _load(kind: str, raw: str) -> Any:
-    """The value of ``raw`` in a column of ``kind``; ValueError says what is wrong."""
+def _load(kind: str, raw: str, guarded: bool = False) -> Any:
+    """The value of ``raw`` in a column of ``kind`` (of an archive whose text
+    is ``guarded``); ValueError says what is wrong."""
     if raw == "" and kind.endswith("?"):
         return None
     base = kind.rstrip("?")
+    if guarded and base in GUARDED and raw.startswith(GUARD):
+        raw = raw[len(GUARD):]
     if base in NUMBERS:
         if not re.fullmatch(r"[0-9]+", raw):
             raise ValueError("is not a whole number >= 0")
@@ -123,18 +143,24 @@ def _write_csv(path: Path, spec: Spec, rows: Iterable[Sequence[Any]]) -> int:
     n = 0
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")
+        # csv quotes a field with the line's end (\n), not one with a lone \r, which
+        # reading takes for the end of a line: a row with one is quoted whole
+        quoted = csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writerow([column for column, _ in spec])
         for row in rows:
-            writer.writerow([_dump(kind, v) for (_, kind), v in zip(spec, row, strict=True)])
+            cells = [_dump(kind, v) for (_, kind), v in zip(spec, row, strict=True)]
+            (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
             n += 1
     return n
 
 
-def _read_csv(path: Path, spec: Spec) -> list[Row]:
-    """The rows of ``path``, each value of its column's kind, with ``_line``."""
+def _read_csv(path: Path, spec: Spec, guarded: bool) -> list[Row]:
+    """The rows of ``path``, each value of its column's kind, with ``_line``;
+    ``guarded`` for an archive of format 2 or later."""
     header = [column for column, _ in spec]
     if not path.is_file():
         raise _damaged(path, None, "is missing")
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_CHARS))  # for the whole process
     try:
         with path.open(newline="", encoding="utf-8") as f:
             reader = csv.reader(f, strict=True)
@@ -148,16 +174,16 @@ def _read_csv(path: Path, spec: Spec) -> list[Row]:
                 if len(raw) != len(header):
                     raise _damaged(path, line, f"has {len(raw)} fields; the header has "
                                                f"{len(header)}")
-                out.append({"_line": line, **{c: _field(path, line, c, k, v)
+                out.append({"_line": line, **{c: _field(path, line, c, k, v, guarded)
                                                for (c, k), v in zip(spec, raw, strict=True)}})
     except (UnicodeDecodeError, csv.Error) as exc:
         raise _damaged(path, None, f"cannot be read as UTF-8 CSV ({exc})") from None
     return out
 
 
-def _field(path: Path, line: int, column: str, kind: str, raw: str) -> Any:
+def _field(path: Path, line: int, column: str, kind: str, raw: str, guarded: bool) -> Any:
     try:
-        return _load(kind, raw)
+        return _load(kind, raw, guarded)
     except ValueError as exc:
         raise _damaged(path, line, f"column {column} {exc}", raw) from None
 

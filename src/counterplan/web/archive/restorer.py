@@ -4,7 +4,9 @@ empty database in one transaction."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +23,10 @@ from counterplan.web.archive.formats import (
     CHOICES,
     COUNTERPLAN,
     FORMAT,
-    FORMAT_VERSION,
     KEYS,
     MANIFEST,
     PLAN_FILES,
+    READS,
     TABLES,
     USERS,
     Row,
@@ -76,14 +78,16 @@ class Archive:
 def read_archive(root: Path) -> Archive:
     """Read and check every file of the archive at ``root``; raise
     :class:`InvalidInput` naming the first damaged file."""
-    counts = _read_manifest(root)
-    users = _read_csv(root / "users.csv", USERS)
+    counts, version = _read_manifest(root)
+    _refuse_links(root)
+    guarded = version >= 2
+    users = _read_csv(root / "users.csv", USERS, guarded)
     _check_unique(root / "users.csv", users, ("name",))
     known = {u["name"] for u in users}
     if not (root / "plans").is_dir():
         raise _damaged(root / "plans", None, "is missing")
-    plans = [_read_plan(folder, known) for folder in sorted((root / "plans").iterdir())
-             if folder.is_dir()]
+    plans = [_read_plan(folder, known, guarded)
+             for folder in sorted((root / "plans").iterdir()) if folder.is_dir()]
     held = Counter(users=len(users), plans=len(plans))
     for plan in plans:
         held.update({file.replace("poll_totals", "poll_items"): len(rows)
@@ -104,7 +108,28 @@ def read_archive(root: Path) -> Archive:
     return Archive(users, plans, counts)
 
 
-def _read_manifest(root: Path) -> dict[str, int]:
+def _refuse_links(root: Path) -> None:
+    """Refuse an archive that holds anything but folders and regular files:
+    restore would read the file a symbolic link points to (anywhere on the
+    machine) into the database."""
+    for folder, folders, files in os.walk(root):  # enters no linked folder
+        for name in sorted(folders + files):
+            path = Path(folder) / name
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                raise _damaged(path, None, f"is a symbolic link (to {os.readlink(path)}); an "
+                                           "archive holds only folders and files, and "
+                                           "restore follows no link",
+                               fix="put a copy of the file in place of the link, or "
+                                   "export it again with `counterplan export`")
+            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                raise _damaged(path, None, "is neither a folder nor a file (a pipe, a socket "
+                                           "or a device); an archive holds only folders and "
+                                           "files")
+
+
+def _read_manifest(root: Path) -> tuple[dict[str, int], int]:
+    """The manifest's counts of rows per table, and its format version."""
     path = root / MANIFEST
     if not path.is_file():
         raise _damaged(path, None, "is missing: this is not an archive",
@@ -116,27 +141,28 @@ def _read_manifest(root: Path) -> dict[str, int]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise _damaged(path, None, f"is not the manifest of a {FORMAT}",
                        fix="give the folder that `counterplan export` wrote")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise _damaged(path, None, f"is format version {manifest.get('format_version')!r}, "
-                                   f"written by counterplan {manifest.get('counterplan')}; this "
-                                   f"counterplan ({__version__}) reads format version "
-                                   f"{FORMAT_VERSION}",
+    version = manifest.get("format_version")
+    if version not in READS or isinstance(version, bool):
+        raise _damaged(path, None, f"is format version {version!r}, written by counterplan "
+                                   f"{manifest.get('counterplan')}; this counterplan "
+                                   f"({__version__}) reads format versions "
+                                   f"{', '.join(map(str, READS))}",
                        fix="restore it with the counterplan version that wrote it")
     counts = manifest.get("counts")
     if not isinstance(counts, dict) or sorted(counts) != sorted(TABLES) or not all(
             isinstance(v, int) for v in counts.values()):
         raise _damaged(path, None, f"has no counts of the tables {', '.join(TABLES)}")
-    return counts
+    return counts, version
 
 
-def _read_plan(folder: Path, users: set[str]) -> PlanData:
+def _read_plan(folder: Path, users: set[str], guarded: bool) -> PlanData:
     if not 0 < len(folder.name) <= 64 or not set(folder.name) <= NAME_CHARS:
         raise _damaged(folder, None, "is not a plan's name (1 to 64 of a-z, 0-9, '-', '_')")
     info = _read_plan_json(folder / "plan.json")
-    tables = {file: _read_csv(folder / f"{file}.csv", spec)
+    tables = {file: _read_csv(folder / f"{file}.csv", spec, guarded)
               for file, spec in PLAN_FILES.items()}
     _check_tables(folder, tables, users)
-    changes = _read_changes(folder, tables["proposals"])
+    changes = _read_changes(folder, tables["proposals"], guarded)
     zips = {row["number"]: _read_version(folder, row) for row in tables["versions"]}
     return PlanData(folder.name, info, tables, changes, zips)
 
@@ -197,14 +223,14 @@ def _check_votes(folder: Path, tables: dict[str, list[Row]]) -> None:
                            f"{row['poll']}")
 
 
-def _read_changes(folder: Path, proposals: list[Row]) -> dict[int, list[Row]]:
+def _read_changes(folder: Path, proposals: list[Row], guarded: bool) -> dict[int, list[Row]]:
     """Every proposal's rows from its round's counterplan.csv."""
     changes: dict[int, list[Row]] = {p["id"]: [] for p in proposals}
     rounds = sorted({p["round"] for p in proposals})
     ours = {p["id"]: p["round"] for p in proposals}
     for number in rounds:
         path = folder / "rounds" / str(number) / "counterplan.csv"
-        for row in _read_csv(path, COUNTERPLAN):
+        for row in _read_csv(path, COUNTERPLAN, guarded):
             found = re.fullmatch(r"p([0-9]+)", row["id"])
             if found is None or ours.get(int(found[1])) != number:
                 raise _damaged(path, row["_line"], f"column id names no proposal of round "

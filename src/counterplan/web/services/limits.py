@@ -13,6 +13,12 @@ scale is refused as a slip of the keyboard, saying what the plan's scale is:
 
 An upload holds at most ``MAX_ROWS`` rows and ``MAX_COUNTERPLANS``
 counter-plans; long lists are shown ``PAGE`` at a time.
+
+Text is held to the forms' limits on every path (form, JSON, CSV upload): a
+note at most ``NOTE_CHARS`` characters, any other cell of a counter-plan
+``TEXT_CHARS``, and no NUL character anywhere (PostgreSQL cannot store one).
+A new technique's id may not begin as a spreadsheet formula does
+(``FORMULA_START``): it is written as is in the archive's counterplan.csv.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from counterplan.counter.proposals import CounterPlan
+from counterplan.counter.proposals import COLUMNS, CounterPlan
 from counterplan.model import Economy
 from counterplan.web.numbers import number
 from counterplan.web.rights import Refused
@@ -30,6 +36,9 @@ BEYOND = 1000
 MAX_ROWS = 1000
 MAX_COUNTERPLANS = 100
 PAGE = 50
+NOTE_CHARS = 2000
+TEXT_CHARS = 200
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _largest(values: object, fallback: float = 1.0) -> float:
@@ -107,3 +116,35 @@ def page_of(rows: list[dict[str, object]], page: int) -> tuple[list[dict[str, ob
     pages = max(1, -(-len(rows) // PAGE))
     page = min(max(page, 1), pages)
     return rows[(page - 1) * PAGE: page * PAGE], pages
+
+
+def check_text(what: str, text: str, most: int) -> None:
+    """Refuse a text of more than ``most`` characters, or with a NUL in it."""
+    if "\x00" in text:
+        raise Refused(422, f"{what} contains a NUL character (code 0), which no text here may "
+                           "hold: remove it; nothing was kept")
+    if len(text) > most:
+        raise Refused(422, f"{what} has {len(text):,} characters; at most {most:,} are kept: "
+                           "shorten it; nothing was kept")
+
+
+def check_rows(frame: pd.DataFrame, file: str) -> None:
+    """Refuse a counter-plan table (from the form, JSON or an uploaded CSV)
+    whose text is beyond the forms' limits, naming the row and the column
+    (of those a counter-plan keeps: the columns of counterplan.csv)."""
+    for column in (c for c in frame.columns if str(c).strip() in COLUMNS):
+        most = NOTE_CHARS if str(column).strip() == "note" else TEXT_CHARS
+        for k, value in enumerate(frame[column].astype(str)):
+            check_text(_cell(file, k, column), value, most)
+    if "kind" not in frame.columns or "technique" not in frame.columns:
+        return
+    for k, (kind, name) in enumerate(zip(frame["kind"], frame["technique"], strict=True)):
+        if str(kind).strip().lower() == "technique" and str(name).strip().startswith(
+                FORMULA_START):
+            raise Refused(422, f"{_cell(file, k, 'technique')}: the new technique's id "
+                               f"{str(name).strip()!r} begins as a spreadsheet formula does; "
+                               "begin it with a letter or a digit")
+
+
+def _cell(file: str, k: int, column: str) -> str:
+    return f"the {column}" if file == "form" else f"{file}:{k + 2}: column {column}"

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from counterplan.model import Economy
 from counterplan.web.models import Publication, Report, Version
 from counterplan.web.rights import Actor, Refused, need_delegate
-from counterplan.web.services.limits import check_report
+from counterplan.web.services.limits import NOTE_CHARS, check_report, check_text
 from counterplan.web.services.versions import in_force, loaded, unit_part
 from counterplan.web.store import Loaded, VersionCache
 
@@ -32,6 +32,7 @@ def report(db: Session, cache: VersionCache, a: Actor, unit: str, technique: str
            period: str, activity: float, note: str = "") -> dict[str, Any]:
     """Record the activity ``technique`` ran in ``period`` against the plan in force."""
     need_delegate(a, unit, "report the unit's activity")
+    check_text("the note", note, NOTE_CHARS)
     version = in_force(db, a)
     e = loaded(db, cache, version).economy
     techniques = set(e.techniques.index[unit_part(e, unit)])

@@ -28,7 +28,13 @@ from counterplan.web.rights import (
     need_office,
     need_unit_private,
 )
-from counterplan.web.services.limits import check_counterplans, check_upload_size
+from counterplan.web.services.limits import (
+    NOTE_CHARS,
+    check_counterplans,
+    check_rows,
+    check_text,
+    check_upload_size,
+)
 from counterplan.web.services.versions import (
     describe,
     in_force,
@@ -171,6 +177,7 @@ def propose(tx: Transaction, cache: VersionCache, user: User, plan_name: str, un
     with tx() as db:
         a = actor(db, user, plan_name)
         need_unit_private(a, unit, "propose counter-plans for the unit")
+        check_rows(frame, file)
         r = open_round_or_refuse(db, a)
         round_id, number = r.id, r.number
         got = loaded(db, cache, db.get_one(Version, r.version_id))
@@ -180,6 +187,9 @@ def propose(tx: Transaction, cache: VersionCache, user: User, plan_name: str, un
     except CounterplanError as exc:
         raise refused_input(exc) from None
     check_counterplans(plans, got.economy, got.tables["activity"])
+    for plan in plans:
+        check_text(f"the note of counter-plan {plan.id!r} (its rows' notes joined)", plan.note,
+                   NOTE_CHARS)
     with got.evaluator() as judge:
         judged = [judge.judge(p)[0] for p in plans]
     rows_of = {cid: group for cid, group in frame.groupby(frame["id"].astype(str).str.strip(),

@@ -21,6 +21,7 @@ from counterplan.plan import solve
 from counterplan.plan.result import Plan as SolvedPlan
 from counterplan.web.models import Membership, Plan, Publication, User, Version
 from counterplan.web.rights import Actor, Refused, need_office, need_unit
+from counterplan.web.services.limits import check_text
 from counterplan.web.store import Loaded, VersionCache, economy_from_zip, pack
 
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -98,9 +99,11 @@ def create_plan(db: Session, user: User, name: str, title: str, economy: Economy
     check_plan_name(name)
     if db.scalar(select(Plan).where(Plan.name == name)) is not None:
         raise Refused(409, f"there is already a plan called {name!r}; choose another name")
+    title = title.strip()[:200] or economy.name
+    check_text("the title", title, len(title))
+    check_text("economy.toml's description", economy.description, len(economy.description))
     first = solved(economy)
-    plan = Plan(name=name, title=title.strip()[:200] or economy.name,
-                description=economy.description)
+    plan = Plan(name=name, title=title, description=economy.description)
     db.add(plan)
     db.flush()
     db.add(Membership(plan_id=plan.id, user_id=user.id, role="office", unit_id=""))
