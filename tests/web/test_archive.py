@@ -472,20 +472,26 @@ def test_a_new_technique_in_the_limits_is_accepted(web: Web) -> None:
     assert made.status_code == 201, made.text
 
 
-@pytest.mark.parametrize("form", ["proposal", "report"])
+@pytest.mark.parametrize("form", ["proposals", "reports", "login"])
 def test_a_nul_in_a_multipart_form_is_refused(web: Web, form: str) -> None:
-    """A page's form may come as multipart/form-data, which the door does not
-    read: the service refuses the NUL (PostgreSQL would fail on it)."""
-    user = web.as_("agro-delegate")
-    fields = ({**CAPACITY, "note": "a\x00b"} if form == "proposal"
-              else {**REPORT, "activity": "1.5", "note": "a\x00b"})
+    """A page's form may come as multipart/form-data: a NUL in it is refused
+    at the door as in any other form (PostgreSQL would fail on it)."""
+    if form == "login":
+        client = web.anonymous()
+        found = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+        assert found is not None
+        path, fields = "/login", {"csrf": found[1], "name": "agro\x00member1",
+                                  "password": PASSWORD}
+    else:
+        user = web.as_("agro-delegate")
+        client, path = user.client, f"/plans/brazil/units/agro/{form}"
+        fields = {"csrf": user.csrf, **({**CAPACITY, "note": "a\x00b"} if form == "proposals"
+                                        else {**REPORT, "activity": "1.5", "note": "a\x00b"})}
     before = snapshot(web)
-    response = user.client.post(f"/plans/brazil/units/agro/{form}s",
-                                data={"csrf": user.csrf, **fields},
-                                files={"attachment": ("empty.txt", b"", "text/plain")},
-                                follow_redirects=False)
+    response = client.post(path, data=fields, follow_redirects=False,
+                           files={"attachment": ("empty.txt", b"", "text/plain")})
     assert response.status_code == 422, response.text
-    assert "the note contains a NUL character" in response.text
+    assert "contains a NUL character" in response.text
     assert snapshot(web) == before
 
 

@@ -121,8 +121,12 @@ def too_large(limit: int) -> Refused:
 
 NUL = Refused(422, "the request contains a NUL character (code 0), which no text here may "
                    "hold: remove it and send again; nothing was changed")
-#: A NUL in a JSON or form body, as it is written there.
-NUL_MARKS = (b"\\u0000", b"%00", b"\x00")
+#: A NUL in a body, as each kind of body writes it.  A multipart form is
+#: read on every route but the uploads, whose file may be binary and is
+#: checked where it is read.
+NUL_MARKS = {b"application/json": (b"\\u0000", b"\x00"),
+             b"application/x-www-form-urlencoded": (b"%00", b"\x00"),
+             b"multipart/form-data": (b"\x00",)}
 
 
 def body_limit(settings: Settings, path: str) -> int:
@@ -136,9 +140,10 @@ class Guard:
     """ASGI middleware at the door of every request: it counts the body as
     it streams in and stops it at its limit (a declared Content-Length past
     the limit is refused before anything is read); it refuses a NUL
-    character in the path, the query or a JSON or form body (PostgreSQL
-    text cannot hold one); and it adds the security headers to every
-    response.  ``refuse`` renders a refusal (the error page or JSON)."""
+    character in the path, the query or a JSON or form body, multipart
+    included (PostgreSQL text cannot hold one; ``NUL_MARKS``); and it adds
+    the security headers to every response.  ``refuse`` renders a refusal
+    (the error page or JSON)."""
 
     HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                (b"referrer-policy", b"same-origin"),
@@ -172,14 +177,14 @@ class Guard:
         if refusal is not None:
             await self.refuse(Request(scope, receive), refusal)(scope, receive, secured)
             return
-        text = headers.get(b"content-type", b"").split(b";")[0].strip() in (
-            b"application/json", b"application/x-www-form-urlencoded")
-        await self.app(scope, _checked(receive, limit, text), secured)
+        kind = headers.get(b"content-type", b"").split(b";")[0].strip()
+        marks = () if scope["path"].endswith("/upload") else NUL_MARKS.get(kind, ())
+        await self.app(scope, _checked(receive, limit, marks), secured)
 
 
-def _checked(receive: Receive, limit: int, text: bool) -> Receive:
-    """``receive``, counting the body against ``limit`` and, for a ``text``
-    body, looking for NUL (across the chunks' edges too)."""
+def _checked(receive: Receive, limit: int, marks: tuple[bytes, ...]) -> Receive:
+    """``receive``, counting the body against ``limit`` and looking for the
+    ``marks`` of a NUL (across the chunks' edges too)."""
     read, tail = 0, b""
 
     async def checked() -> Message:
@@ -190,7 +195,7 @@ def _checked(receive: Receive, limit: int, text: bool) -> Receive:
         if read > limit:
             refusal = too_large(limit)
             raise Stop(refusal.status, refusal.message)
-        if text and any(mark in tail + chunk for mark in NUL_MARKS):
+        if any(mark in tail + chunk for mark in marks):
             raise Stop(NUL.status, NUL.message)
         tail = (tail + chunk)[-8:]
         return message
