@@ -232,7 +232,7 @@ def main() -> None:
 
 
 #: thresholds of Harrison–Stevens tried against each baseline
-GRID = np.round(np.arange(0.02, 0.96, 0.02), 2)
+GRID = np.round(np.geomspace(0.01, 0.95, 60), 4)
 GOAL = ("step 2σ", "step 3σ")
 
 

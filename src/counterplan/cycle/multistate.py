@@ -75,12 +75,12 @@ class MultiStateOptions:
 
     #: prior probability of steady, step, slope change and outlier at each report
     #: (Harrison and Stevens' later textbook example, 0.85, 0.05, 0.03, 0.07,
-    #: would put P(a change within 12 reports) near 0.86 before any report)
-    priors: tuple[float, float, float, float] = (0.9967, 0.0011, 0.0011, 0.0011)
+    #: would put P(a change within 24 reports) near 0.98 before any report)
+    priors: tuple[float, float, float, float] = (0.9977, 0.001, 0.0006, 0.0007)
     #: (k_ν, k_μ, k_β) of each state
     steady: tuple[float, float, float] = (1.0, 0.0, 0.0)
     step: tuple[float, float, float] = (1.0, 4.0, 0.0)
-    slope: tuple[float, float, float] = (1.0, 0.0, 0.0625)
+    slope: tuple[float, float, float] = (1.0, 0.0, 0.04)
     outlier: tuple[float, float, float] = (25.0, 0.0, 0.0)
     #: prior guess of the noise standard deviation of an index, and how many
     #: reports' worth of weight that guess carries
@@ -95,11 +95,11 @@ class MultiStateOptions:
     student: bool = True
     #: how many reports a change stays in the posterior (its time and kind
     #: revised by the later reports) before it is merged into the steady state
-    window: int = 12
+    window: int = 24
 
     def __post_init__(self) -> None:
-        if not 1 <= self.window <= 24:
-            raise CounterplanError(f"window {self.window}: give 1 to 24 reports")
+        if not 1 <= self.window <= 48:
+            raise CounterplanError(f"window {self.window}: give 1 to 48 reports")
 
     def multipliers(self) -> FloatArray:
         """(state, [k_ν, k_μ, k_β])."""
