@@ -39,7 +39,8 @@ def monitor(
                             "without '-plan')")] = None,
     threshold: Annotated[float, typer.Option(
         metavar="P", min=0.0, max=1.0,
-        help="exception when P(step, slope or outlier) passes this")] = 0.5,
+        help="exception when P(a step, slope change or outlier within the "
+             "window) passes this")] = 0.5,
     fulfilment: Annotated[float, typer.Option(
         metavar="F", min=0.0, help="exception when the period is likely to end below this "
                                    "fulfilment")] = 0.95,

@@ -29,8 +29,8 @@ window after ``window`` reports and is merged into *no change in the
 window*: the most probable of the leaving components is kept, with their
 summed weight (collapsing by selection).  Merging by moments instead lets
 the spread of the many improbable changes seep into the steady state at
-every report, which then follows a step part of the way (measured: a third
-of the 2σ steps missed against 8 %; docs/cycle.md).
+every report, which then follows a step part of the way (measured with a
+window of 8: 32 % of the 2σ steps missed against 8 %; docs/cycle.md).
 
 So the steady hypothesis never half-follows a step while the step is in the
 window: the evidence for "a step at report τ" builds up over the reports
