@@ -27,8 +27,11 @@ Reference size of row i: s_i = max(|b_i|, Σ_j |a_ij| x̄_j) over its finite
 bounds b_i, the row's gross flow at the reference activity (supply plus use
 for a product balance, the availability or use of a resource).
 
-No reference may be zero: each is floored at ``FLOOR`` times the median of
-its kind, so an item nothing needs still has a size.
+No reference may be zero: a technique's reference in a period is at least
+``ACROSS_PERIODS`` of its largest over the periods (a period without
+targets still produces for later investment), and each is floored at
+``FLOOR`` times the median of its kind, so an item nothing needs still has a
+size.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from counterplan.plan.build import LP, Parts
 FloatArray = NDArray[np.float64]
 SWEEPS = 30
 FLOOR = 1e-3
+#: no technique's reference in a period is below this share of its largest one
+ACROSS_PERIODS = 0.1
 
 
 def reference_activity(economy: Economy, lp: LP) -> FloatArray:
@@ -69,10 +74,13 @@ def reference_activity(economy: Economy, lp: LP) -> FloatArray:
             x = _gross_output(parts, final + parts.uses[parts.products] @ invest)
         invest = _investment(economy, parts, x)
         x += invest
-        if level is not None:
-            need = parts.uses[parts.stocks] @ x
-            start = economy.availability_array()[parts.stocks][:, :1]
-            ref[level.slice] = _floored(np.maximum(need, start).T.reshape(-1))
+    # a technique runs at a comparable scale in every period: a period without
+    # targets (λ_t = 0) still makes what later periods' investment needs
+    x = np.maximum(x, ACROSS_PERIODS * x.max(axis=1, keepdims=True))
+    if len(parts.stocks) and level is not None:
+        need = parts.uses[parts.stocks] @ x
+        start = economy.availability_array()[parts.stocks][:, :1]
+        ref[level.slice] = _floored(np.maximum(need, start).T.reshape(-1))
     ref[activity.slice] = _floored(x.T.reshape(-1))
     return ref
 
