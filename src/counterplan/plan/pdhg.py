@@ -107,8 +107,8 @@ class PdhgResult:
 
     status: str  # optimal, infeasible, unbounded, time-limit, iteration-limit
     x: FloatArray
-    y: FloatArray  # duals of the minimisation: y ≥ 0 where the lower bound binds
-    reduced_cost: FloatArray
+    y: FloatArray  # row duals in HiGHS's convention for the LP's own sense
+    reduced_cost: FloatArray  # the same for the columns
     objective: float  # in the LP's own sense
     iterations: int
     seconds: float
