@@ -27,8 +27,8 @@ detected (an alarm within 10 reports of it; within 2 for an outlier), the
 median delay in reports, false alarms per 100 steady reports (alarm onsets
 after the warm-up on the steady series), and, for Harrison–Stevens, the
 share of detected changes whose kind it names correctly (at the alarm, and
-``LATER`` reports after it, as the monitor restates an exception whose kind
-changes).  Alarms before the warm-up's end are not counted for any method.
+``LATER`` reports after it, 3 and 10, as the monitor restates an exception
+whose kind changes).  Alarms before the warm-up's end are not counted for any method.
 With ``--bound``, it also prints what a detector that knows each series'
 mean and σ can reach on the two tests of issue 12 (tests/test_monitor.py):
 a scan of the standardised sums of the last 1 to 3 reports, its limit set
@@ -59,7 +59,7 @@ KINDS = {"steady": ("steady", 0.0), "step 1σ": ("step", 1.0), "step 2σ": ("ste
 
 
 #: reports after an alarm at which Harrison–Stevens' kind is read again
-LATER = 3
+LATER = (3, 10)
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,9 @@ def harrison_stevens(y: np.ndarray, s: Setup, threshold: float = MonitorOptions(
     f = run(y)
     alarms = f.change.sum(axis=2) > threshold
     named = f.change.argmax(axis=2)
-    later = np.minimum(np.arange(y.shape[1]) + LATER, y.shape[1] - 1)
-    return alarms, np.stack([named, named[:, later]])
+    T = y.shape[1]
+    return alarms, np.stack([named] + [named[:, np.minimum(np.arange(T) + n, T - 1)]
+                                       for n in LATER])
 
 
 def _standardised(y: np.ndarray, s: Setup) -> np.ndarray:
@@ -178,7 +179,8 @@ def score(name: str, kind: str, size: float, alarms: np.ndarray, kinds: np.ndarr
         truth = CHANGES.index(kind)
         rows = np.flatnonzero(detected)
         row["kind right at alarm"] = (kinds[0][rows, at] == truth).mean()
-        row["kind right, revised"] = (kinds[1][rows, at] == truth).mean()
+        for n, later in zip(LATER, kinds[1:], strict=True):
+            row[f"kind right {n} later"] = (later[rows, at] == truth).mean()
     return row
 
 
@@ -228,7 +230,9 @@ def main() -> None:
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(table.to_markdown(index=False, floatfmt=".3g") if _has_tabulate() else "")
-    print(matched(table, s).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    against = matched(table, s)
+    if len(against):
+        print(against.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 
 #: thresholds of Harrison–Stevens tried against each baseline
