@@ -236,6 +236,7 @@ def test_the_example_flags_the_two_units_that_changed(example) -> None:
     for state in STATES:
         assert index[f"p_{state}"].between(0, 1).all()
     assert index["p_change"].between(0, 1).all()
+    assert np.allclose(index["p_change"], index[[f"p_{c}_window" for c in CHANGES]].sum(axis=1))
     december = index[index["date"] == "2026-12-31"]
     # at the period's end the forecast is the fulfilment itself
     assert np.allclose(december["forecast"], december["index"])

@@ -78,14 +78,14 @@ def monitor(plan: Plan | PlanInForce, reports: Reports,
     for k, name in enumerate(STATES):
         table[f"p_{name}_next"] = filtered.revised[at][:, k]
     change = filtered.change[at]
+    for k, name in enumerate(CHANGES):
+        table[f"p_{name}_window"] = change[:, k]
     table["p_change"] = change.sum(axis=1)
     table["change_kind"] = np.array(CHANGES)[change.argmax(axis=1)]
     lag = (1.0 - filtered.lagged[at][:, :, 0]).argmax(axis=1)
     dates = np.empty(y.shape, dtype=object)
     dates[at] = table["date"].to_numpy()
     table["change_date"] = dates[series, position - np.minimum(lag, position)]
-    for k, name in enumerate(CHANGES):
-        table[f"_window_{name}"] = change[:, k]
     mean, sd = _forecast(table, filtered.mean[at], filtered.cov[at], options.states)
     z = norm.ppf(0.5 + options.interval / 2)
     table["forecast"] = mean
@@ -94,9 +94,7 @@ def monitor(plan: Plan | PlanInForce, reports: Reports,
     table["p_shortfall"] = norm.cdf((options.fulfilment - mean) / np.maximum(sd, 1e-12))
     table["date"] = pd.to_datetime(table["date"]).dt.date.astype(str)
     table["change_date"] = pd.to_datetime(table["change_date"]).dt.date.astype(str)
-    exceptions = _exceptions(table, options)
-    return Monitoring(table.drop(columns=[f"_window_{c}" for c in CHANGES]), exceptions,
-                      options)
+    return Monitoring(table, _exceptions(table, options), options)
 
 
 def _forecast(table: pd.DataFrame, mean: FloatArray, cov: FloatArray,
@@ -166,7 +164,7 @@ def _change_reason(r: pd.Series, window: int) -> str:
     kind = r["change_kind"]
     what = {"step": "the level moved", "slope": "the trend changed",
             "outlier": "one report out of line"}[kind]
-    return (f"{_name(r)}: {what} (P {r[f'_window_{kind}']:.2f}; P of any change within the "
+    return (f"{_name(r)}: {what} (P {r[f'p_{kind}_window']:.2f}; P of any change within the "
             f"last {window} reports {r['p_change']:.2f}), most probably at the report of "
             f"{r['change_date']}: interval index {r['interval_index']:.3f} against a "
             f"filtered level of {r['level']:.3f} (slope {r['slope']:+.4f} a report)")
