@@ -90,9 +90,9 @@ def _investment(economy: Economy, parts: Parts, x: FloatArray) -> FloatArray:
     needs and builds what they need beyond the start level over the periods."""
     need = parts.uses[parts.stocks] @ x  # stocks × periods
     start = economy.availability_array()[parts.stocks][:, :1]
-    keep = economy.items["depreciation"].to_numpy(dtype=float)[parts.stocks]
+    delta = economy.items["depreciation"].to_numpy(dtype=float)[parts.stocks]
     growth = np.maximum(need - start, 0.0) / max(1, economy.n_periods - 1)
-    return _share_out(parts.adds[parts.stocks], need * np.maximum(keep, 0.05)[:, None] + growth)
+    return _share_out(parts.adds[parts.stocks], need * np.maximum(delta, 0.05)[:, None] + growth)
 
 
 def row_sizes(lp: LP, col_ref: FloatArray) -> FloatArray:
