@@ -7,7 +7,8 @@ operations, so its cost per iteration is two passes over the nonzeros.
 
 The problem, minimised (a maximisation is negated), in plan-relative units
 (:mod:`counterplan.plan.scaling`) and then equilibrated (Pock–Chambolle;
-Ruiz is available but off, see ``RUIZ_SWEEPS``):
+Ruiz equilibration on top and PDLP's restarts to the average were measured
+and did not pay, docs/benchmarks.md):
 
     min c·x   subject to   l ≤ A x ≤ u,   lo ≤ x ≤ hi
 
@@ -64,11 +65,6 @@ FloatArray = NDArray[np.float64]
 CHECK_EVERY = 64
 #: the restart conditions are looked at every this many iterations
 RESTART_EVERY = 16
-#: Ruiz sweeps after the plan-relative units (0: the plan's units are the geometry;
-#: measured on generated plans with stocks, Ruiz on top slowed the gap's convergence)
-RUIZ_SWEEPS = 0
-#: "halpern": reflected Halpern (cuPDLPx); "average": plain PDHG restarted to averages (PDLP)
-METHOD = "halpern"
 #: ρ in (1 + ρ) T(z) − ρ z: 1 reflects (cuPDLPx), 0 is plain Halpern
 REFLECTION = 1.0
 RESTART_SUFFICIENT, RESTART_NECESSARY, RESTART_ARTIFICIAL = 0.2, 0.8, 0.36
@@ -156,26 +152,16 @@ class Scaled:
 
 
 def scale(lp: LP, col_ref: FloatArray, xp: Any, sparse: Any) -> Scaled:
-    """Plan-relative units, then Ruiz and Pock–Chambolle equilibration."""
+    """Plan-relative units, then Pock–Chambolle equilibration."""
     size = row_sizes(lp, col_ref)
     m = sp.csr_matrix(sp.diags(1.0 / size) @ lp.matrix @ sp.diags(col_ref))
-    ruiz_r, ruiz_c = np.ones(m.shape[0]), np.ones(m.shape[1])
-    for _ in range(RUIZ_SWEEPS):
-        r = np.sqrt(_abs_max(m, axis=1))
-        c = np.sqrt(_abs_max(m, axis=0))
-        r[r == 0], c[c == 0] = 1.0, 1.0
-        m = sp.csr_matrix(sp.diags(1 / r) @ m @ sp.diags(1 / c))
-        ruiz_r /= r
-        ruiz_c /= c
     # Pock–Chambolle with α = 1: rows and columns by the square root of their 1-norms
     r = np.sqrt(np.asarray(abs(m).sum(axis=1)).reshape(-1))
     c = np.sqrt(np.asarray(abs(m).sum(axis=0)).reshape(-1))
     r[r == 0], c[c == 0] = 1.0, 1.0
     m = sp.csr_matrix(sp.diags(1 / r) @ m @ sp.diags(1 / c))
-    ruiz_r /= r
-    ruiz_c /= c
-    d_row = ruiz_r / size
-    d_col = ruiz_c * col_ref
+    d_row = 1.0 / (r * size)
+    d_col = col_ref / c
     sense = -float(lp.sense)  # minimise
     cost = sense * lp.cost * d_col
     with np.errstate(invalid="ignore"):
@@ -188,7 +174,7 @@ def scale(lp: LP, col_ref: FloatArray, xp: Any, sparse: Any) -> Scaled:
     dev = sparse.csr_matrix if xp is not np else _Split.of
     return Scaled(dev(m), dev(mt), xp.asarray(cost), xp.asarray(lo), xp.asarray(hi),
                   xp.asarray(lower), xp.asarray(upper), d_row, d_col,
-                  xp.asarray(1.0 / ruiz_r), xp.asarray(1.0 / ruiz_c),
+                  xp.asarray(r), xp.asarray(c),
                   1.0 + float(cost_plan.max(initial=0.0)), norm)
 
 
@@ -217,10 +203,6 @@ class _Split:
         if _Split._pool is None:
             _Split._pool = ThreadPoolExecutor(MATVEC_THREADS)
         return np.concatenate(list(_Split._pool.map(lambda b: b @ v, self.blocks)))
-
-
-def _abs_max(m: sp.csr_matrix, axis: int) -> FloatArray:
-    return np.asarray(abs(m).max(axis=axis).todense()).reshape(-1)
 
 
 def _norm_estimate(m: sp.csr_matrix, mt: sp.csr_matrix, sweeps: int = 40) -> float:
@@ -351,53 +333,6 @@ def solve_scaled(s: Scaled, start: _Iterate, primal_weight: float, settings: Set
         _halpern(z, t, anchor, k, work)
         k += 1
         total += 1
-
-
-def solve_scaled_average(s: Scaled, start: _Iterate, primal_weight: float,
-                         settings: Settings, xp: Any) -> Outcome:
-    """Plain PDHG restarted to the better of the current point and the average
-    since the last restart (PDLP), judged by the fixed-point residual."""
-    eta = 0.998 / s.norm
-    omega = primal_weight
-    monitor = _Monitor(s, settings, xp)
-    work = _Work(s, xp)
-    last_restart, z, t, t_avg = start.copy(), start.copy(), start.copy(), start.copy()
-    average: _Iterate | None = None
-    residual0 = previous = math.inf
-    k = total = 0
-    while True:
-        tau, sigma = eta / omega, eta * omega
-        _step(s, z, tau, sigma, t, work)
-        if k == 0:
-            residual0 = previous = _distance(z, t, omega, xp)
-        average = t.copy() if average is None else _blend(average, t, 1.0 / (k + 1))
-        if total % CHECK_EVERY == 0:
-            status = monitor.check(t, total, omega)
-            if status is not None:
-                return status, t, total, omega, monitor.errors
-        if k > 0 and k % RESTART_EVERY == 0:
-            r_now = _distance(z, t, omega, xp)
-            _step(s, average, tau, sigma, t_avg, work)
-            r_avg = _distance(average, t_avg, omega, xp)
-            candidate, r = (average, r_avg) if r_avg < r_now else (t, r_now)
-            if _restart_due(r, residual0, previous, k, total):
-                omega = _new_weight(candidate, last_restart, omega, xp)
-                last_restart, z, k, average = candidate.copy(), candidate.copy(), 0, None
-                total += 1
-                continue
-            previous = r
-        z, t = t, z  # the next step reads this one's point and writes over the last
-        k += 1
-        total += 1
-
-
-def _blend(average: _Iterate, t: _Iterate, w: float) -> _Iterate:
-    """(1 − w) average + w t, in place."""
-    for name in _Iterate.__slots__:
-        a = getattr(average, name)
-        a *= 1 - w
-        a += w * getattr(t, name)
-    return average
 
 
 def _step(s: Scaled, z: _Iterate, tau: float, sigma: float, out: _Iterate,
@@ -576,8 +511,7 @@ def run_pdhg(lp: LP, col_ref: FloatArray, settings: Settings, start: Start | Non
     weight = start.primal_weight if start is not None and start.primal_weight else 1.0
     z = _Iterate(x0, y0, s.matrix @ x0, s.matrix_t @ y0)
     with threadpool_limits(limits=1):
-        iterate = solve_scaled_average if METHOD == "average" else solve_scaled
-        status, t, iterations, weight, errors = iterate(s, z, weight, settings, xp)
+        status, t, iterations, weight, errors = solve_scaled(s, z, weight, settings, xp)
     x = _to_host(t.x, xp) * s.d_col
     y_min = _to_host(t.y, xp) * s.d_row
     rc = (_to_host(s.cost - t.aty, xp)) / s.d_col
