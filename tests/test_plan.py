@@ -215,7 +215,8 @@ def test_an_impossible_pledge_names_the_conflict(example) -> None:
     assert conflicts["amount"].sum() == pytest.approx(1.0, rel=1e-6)
 
 
-def test_an_unbounded_plan_names_the_free_product(make_folder) -> None:
+@pytest.mark.parametrize("algorithm", ["auto", "pdhg"])
+def test_an_unbounded_plan_names_the_free_product(make_folder, algorithm: str) -> None:
     folder = make_folder(
         items_csv="id,kind,unit,name,depreciation\nbread,product,,,\nair,product,,,\n"
                   "labour,resource,,,\n",
@@ -223,8 +224,9 @@ def test_an_unbounded_plan_names_the_free_product(make_folder) -> None:
         flows_csv="technique,item,amount\nbakery,bread,1\nbakery,labour,-1\nbreathe,air,1\n",
         availability_csv="item,period,amount\nlabour,1,10\nlabour,2,10\n",
         targets_csv="item,period,amount\nair,1,1\nair,2,1\n")
+    options = PlanOptions(solver=SolverOptions(algorithm=algorithm))  # type: ignore[arg-type]
     with pytest.raises(PlanUnbounded, match=r"unbounded in 1, 2.*air"):
-        solve(read_folder(folder))
+        solve(read_folder(folder), options=options)
 
 
 def test_a_target_nothing_can_deliver_names_what_is_missing(make_folder) -> None:
@@ -238,11 +240,13 @@ def test_min_resource_needs_resources_to_economise(make_folder) -> None:
         solve(read_folder(make_folder()), "min-resource")
 
 
-def test_infeasible_min_resource_targets_name_the_shortage(example) -> None:
+@pytest.mark.parametrize("algorithm", ["auto", "pdhg"])
+def test_infeasible_min_resource_targets_name_the_shortage(example, algorithm: str) -> None:
     folder = example("textbook")
     _edit(folder, "availability.csv", "item,period,amount\nlabour,1,400\n")
+    options = PlanOptions(solver=SolverOptions(algorithm=algorithm))  # type: ignore[arg-type]
     with pytest.raises(PlanInfeasible) as caught:
-        solve(read_folder(folder))
+        solve(read_folder(folder), options=options)
     message = str(caught.value)
     assert "sector-2 in 1: short of what the plan needs by 1053.9" in message
     assert "labour in 1: all 400 used" in message
