@@ -153,3 +153,34 @@ def test_the_readme_quickstart_commands_run(tmp_path: Path) -> None:
         done = run(*command.split()[1:], cwd=tmp_path)
         assert done.returncode == 0, f"{command}: {done.stderr}"
     assert "balanced" in done.stdout
+
+
+def _run_console_blocks(doc: str, cwd: Path) -> None:
+    """Each `$ counterplan ...` line of the page's console blocks, in this
+    process; each line shown under it must appear in what it prints."""
+    for command, expected in console_blocks((DOCS / doc).read_text(encoding="utf-8")):
+        done = run(*command.split()[1:], cwd=cwd)
+        assert done.returncode == 0, f"{command}: {done.stderr}"
+        printed = " ".join(done.stdout.split())
+        for line in filter(str.strip, expected):
+            assert " ".join(line.split()) in printed, f"{command}: expected {line!r} in {printed!r}"
+
+
+def test_the_cycle_docs_run_as_written(tmp_path: Path) -> None:
+    """docs/cycle.md: the console example, then the Python example and what it prints."""
+    _run_console_blocks("cycle.md", tmp_path)
+    text = (DOCS / "cycle.md").read_text(encoding="utf-8")
+    (code,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    (printed,) = re.findall(r"prints\n\n```\n(.*?)```", text, flags=re.S)
+    assert _exec_python_block(code, "cycle.md", tmp_path).split() == printed.split()
+
+
+def test_the_mechanisms_page_runs_as_written(tmp_path: Path) -> None:
+    """docs/mechanisms.md: its console examples (compare, then the sweep of
+    its SPEC.toml, twice: the second run skips everything) and its Python."""
+    text = (DOCS / "mechanisms.md").read_text(encoding="utf-8")
+    (spec,) = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
+    (tmp_path / "study.toml").write_text(spec, encoding="utf-8")
+    _run_console_blocks("mechanisms.md", tmp_path)
+    for code in re.findall(r"```python\n(.*?)```", text, flags=re.S):
+        _exec_python_block(code, "mechanisms.md", tmp_path)

@@ -201,45 +201,6 @@ def test_compare_refuses_an_unknown_mechanism_and_writes_nothing(example, tmp_pa
     assert not out.exists()
 
 
-def test_the_mechanisms_page_runs_as_written(tmp_path: Path) -> None:
-    """docs/mechanisms.md: its console examples (compare, then the sweep of
-    its SPEC.toml, twice: the second run skips everything) and its Python."""
-    import re
-    import subprocess
-    import sys
-
-    text = (Path(__file__).parent.parent / "docs" / "mechanisms.md").read_text(encoding="utf-8")
-    (spec,) = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
-    (tmp_path / "study.toml").write_text(spec, encoding="utf-8")
-    for block in re.findall(r"```console\n(.*?)```", text, flags=re.S):
-        steps: list[tuple[str, list[str]]] = []
-        for line in block.splitlines():
-            if line.startswith("$ "):
-                steps.append((line[2:], []))
-            elif steps and line.strip():
-                steps[-1][1].append(line)
-        for command, expected in steps:
-            argv = [sys.executable, "-m", "counterplan.cli", *command.split()[1:]]
-            out = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True,
-                                 timeout=300)
-            assert out.returncode == 0, f"{command}: {out.stderr}"
-            for want in expected:
-                assert re.sub(r"\s+", " ", want) in re.sub(r"\s+", " ", out.stdout), \
-                    f"{command}: expected {want!r} in {out.stdout!r}"
-    for code in re.findall(r"```python\n(.*?)```", text, flags=re.S):
-        import contextlib
-        import io
-        import os
-
-        cwd = os.getcwd()
-        os.chdir(tmp_path)
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                exec(compile(code, "mechanisms.md", "exec"), {})
-        finally:
-            os.chdir(cwd)
-
-
 def test_compare_records_a_mechanism_that_cannot_plan_the_economy(example, tmp_path: Path
                                                                    ) -> None:
     folder, out = example("brazil-five-year"), tmp_path / "cmp"

@@ -3,8 +3,6 @@ the Harrison–Stevens multi-state filter, and the bundled example."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ from counterplan.cycle.reports import index_table, period_dates
 from counterplan.errors import InvalidInput
 from counterplan.io.folder import read_folder
 from counterplan.plan import solve
+from test_cli import run as cli
 
 DATED = 'name = "mini"\nperiods = ["2026", "2027"]\n'
 HEADER = "unit_id,technique,period,date,activity\n"
@@ -244,20 +243,16 @@ def test_the_example_flags_the_two_units_that_changed(example) -> None:
 
 def test_monitor_command_writes_its_tables_and_plots(example, tmp_path: Path) -> None:
     folder = example("brazil-five-year")
-    cli = [sys.executable, "-m", "counterplan.cli"]
-    subprocess.run([*cli, "solve", str(folder), "--out", str(tmp_path / "plan"), "-q"],
-                   check=True, capture_output=True)
-    done = subprocess.run([*cli, "monitor", str(tmp_path / "plan"), str(folder / "reports.csv"),
-                           "--economy", str(folder), "--out", str(tmp_path / "watch")],
-                          capture_output=True, text=True)
+    assert cli("solve", folder, "--out", tmp_path / "plan", "-q").returncode == 0
+    done = cli("monitor", tmp_path / "plan", folder / "reports.csv", "--economy", folder,
+               "--out", tmp_path / "watch")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "watch" / "indices.csv").is_file()
     assert (tmp_path / "watch" / "plots" / "mining--unit.png").is_file()
     bad = tmp_path / "bad.csv"
     bad.write_text(HEADER + "agro,iron_ore_mining,2026,2026-01-31,5\n")
-    done = subprocess.run([*cli, "monitor", str(tmp_path / "plan"), str(bad), "--economy",
-                           str(folder), "--out", str(tmp_path / "nothing")],
-                          capture_output=True, text=True)
+    done = cli("monitor", tmp_path / "plan", bad, "--economy", folder, "--out",
+               tmp_path / "nothing")
     assert done.returncode == 1
     assert "bad.csv:2: error: a unit reports for a technique it does not run" in done.stderr
     assert "Traceback" not in done.stderr

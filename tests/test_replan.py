@@ -5,8 +5,6 @@ against an LP written independently from the equations of DESIGN.md §3."""
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ from counterplan.errors import CounterplanError
 from counterplan.io.folder import read_folder
 from counterplan.model import Economy
 from counterplan.plan import PlanOptions, SolverOptions, solve
+from test_cli import run
 
 BAKERY = {
     "economy.toml": 'name = "bakery"\nperiods = ["2026", "2027", "2028"]\n',
@@ -170,49 +169,12 @@ def test_replan_from_the_first_or_an_unknown_period_is_refused(bakery: Path) -> 
 
 def test_replan_command_on_the_example(example, tmp_path: Path) -> None:
     folder = example("brazil-five-year")
-    cli = [sys.executable, "-m", "counterplan.cli"]
-    subprocess.run([*cli, "solve", str(folder), "--out", str(tmp_path / "plan"), "-q"],
-                   check=True, capture_output=True)
-    done = subprocess.run([*cli, "replan", str(folder), "--plan", str(tmp_path / "plan"),
-                           "--actuals", str(folder / "reports.csv"), "--from", "2027",
-                           "--out", str(tmp_path / "again")], capture_output=True, text=True)
+    assert run("solve", folder, "--out", tmp_path / "plan", "-q").returncode == 0
+    done = run("replan", folder, "--plan", tmp_path / "plan", "--actuals",
+               folder / "reports.csv", "--from", "2027", "--out", tmp_path / "again")
     assert done.returncode == 0, done.stderr
     changes = pd.read_csv(tmp_path / "again" / "changes.csv", dtype={"period": str})
     assert set(changes["kind"]) == {"activity", "fulfilment", "valuation"}
     assert set(changes["period"]) == {"2027", "2028", "2029", "2030"}
     assert (tmp_path / "again" / "changes.png").is_file()
     assert (tmp_path / "again" / "summary.json").is_file()
-
-
-def test_the_cycle_docs_run_as_written(tmp_path: Path) -> None:
-    """docs/cycle.md: the console example, then the Python example and what it prints."""
-    import contextlib
-    import io
-    import os
-    import re
-
-    text = (Path(__file__).parent.parent / "docs" / "cycle.md").read_text(encoding="utf-8")
-    (block,) = re.findall(r"```console\n(.*?)```", text, flags=re.S)
-    steps: list[tuple[str, list[str]]] = []
-    for line in block.splitlines():
-        if line.startswith("$ "):
-            steps.append((line[2:], []))
-        elif line.strip():
-            steps[-1][1].append(line)
-    for command, expected in steps:
-        argv = [sys.executable, "-m", "counterplan.cli", *command.split()[1:]]
-        done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, f"{command}: {done.stderr}"
-        for line in expected:
-            assert line in done.stdout, f"{command}: expected {line!r} in {done.stdout!r}"
-    (code,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    (printed,) = re.findall(r"prints\n\n```\n(.*?)```", text, flags=re.S)
-    out = io.StringIO()
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        with contextlib.redirect_stdout(out):
-            exec(compile(code, "cycle.md", "exec"), {})
-    finally:
-        os.chdir(cwd)
-    assert out.getvalue().split() == printed.split()
