@@ -230,10 +230,15 @@ def _ascend(problem: _Problem, options: HarmonyHeuristicOptions
 class _Fit:
     """Step 3, and in the input-output form no delivery above r_max g (it
     would earn nothing).  With one limited resource the scale s is exact:
-    Σ_j c_j min(s z_j, cap_j) = R, piecewise linear and concave in s, solved
-    by Newton's method from below (a few steps of one dot product each)."""
+    Σ_j c_j min(s z_j, cap_j) = Σ_j u_j min(s, q_j) = R (u = c z, q = cap / z),
+    piecewise linear and concave in s, solved by Newton's method from s = 1:
+    the ascent hands over a z that spent the budget before its last step, so
+    few breakpoints lie between 1 and the answer (measured at 10⁴ products: 5
+    to 6 steps, against the 8-step limit reached from below at R / Σ u).  A
+    tangent of a concave function lies above it, so one step from above lands
+    below, and from below the steps rise to the answer without passing it."""
 
-    NEWTON = 8
+    NEWTON = 30
 
     def __init__(self, problem: _Problem, runs: NDArray[np.bool_], identity: bool) -> None:
         self.scale = _Scaler(problem.m[:, runs], problem.available)
@@ -254,13 +259,17 @@ class _Fit:
         budget = float(self.scale.available[0])
         if self.cap_cost <= budget:
             return self.cap.copy()
-        cz = row * z
-        s = budget / float(cz.sum())
+        u = row * z
+        with np.errstate(divide="ignore", over="ignore"):  # z_j = 0: q_j = inf
+            q = self.cap / z
+        low, below = np.empty_like(q), np.empty(len(q), dtype=bool)
+        s = 1.0
         for _ in range(self.NEWTON):
-            t = s * z
-            gap = budget - float(row @ np.minimum(t, self.cap))
-            slope = float(cz @ (t < self.cap))
-            if gap <= 1e-12 * budget or slope <= 0:
+            gap = budget - float(u @ np.minimum(q, s, out=low))
+            if 0.0 <= gap <= 1e-12 * budget:
+                break
+            slope = float(u @ np.greater(q, s, out=below))  # (sum(where=) is 5× slower)
+            if slope <= 0:
                 break
             s += gap / slope
         return np.minimum(s * z, self.cap)
