@@ -72,6 +72,7 @@ class Options:
     seed: int = 1
     timeout: float = 30.0
     workers: int | None = None
+    processes: int = 1
 
 
 @dataclass(frozen=True)
@@ -149,9 +150,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db_url: str, port: int, workers: int | None, log: Path) -> subprocess.Popen:
+def start_server(db_url: str, port: int, workers: int | None, processes: int, log: Path
+                 ) -> subprocess.Popen:
     command = [sys.executable, "-m", "counterplan.cli", "serve", "--demo", "--db", db_url,
-               "--host", "127.0.0.1", "--port", str(port)]
+               "--host", "127.0.0.1", "--port", str(port), "--processes", str(processes)]
     if workers is not None:
         command += ["--workers", str(workers)]
     with log.open("wb") as out:
@@ -169,14 +171,17 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 def cpu_seconds(pid: int | None) -> float | None:
-    """User and system CPU seconds of process ``pid`` and its threads (Linux)."""
+    """User and system CPU seconds of process ``pid``, its threads and the
+    processes it started (the server processes of ``--processes``; Linux)."""
     if pid is None:
         return None
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) or 0.0 for child in children)
 
 
 def wait_ready(url: str, proc: subprocess.Popen | None, log: Path | None,
@@ -525,13 +530,16 @@ def parse() -> Options:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take")
     p.add_argument("--workers", type=int, help="the server's worker threads (its default: 40)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="server processes (serve --processes; more than 1 needs --db "
+                        "postgresql://...)")
     a = p.parse_args()
     if a.url is not None and a.db is None:
         p.error("--url needs --db: the running server's database, to check it afterwards")
     if a.clients < 1 or a.seconds <= 0 or a.max_requests < 1 or a.think < 0:
         p.error("--clients, --seconds and --max-requests must be positive, --think >= 0")
     return Options(a.clients, a.seconds, a.max_requests, a.think, a.db,
-                   a.url and check_local(a.url), a.seed, a.timeout, a.workers)
+                   a.url and check_local(a.url), a.seed, a.timeout, a.workers, a.processes)
 
 
 def main() -> None:
@@ -542,7 +550,8 @@ def main() -> None:
         try:
             if options.url is None:
                 url = f"http://127.0.0.1:{free_port()}"
-                proc = start_server(db_url, int(url.rsplit(":", 1)[1]), options.workers, log)
+                proc = start_server(db_url, int(url.rsplit(":", 1)[1]), options.workers,
+                                    options.processes, log)
             else:
                 url = options.url
             wait_ready(url, proc, log if proc else None)

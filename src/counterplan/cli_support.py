@@ -44,7 +44,7 @@ def _default_of(param: Any) -> str | None:
 def _option_record(param: Any) -> tuple[str, str]:
     names = ", ".join(sorted(param.opts, key=len))
     if not param.is_flag:
-        names += " " + (param.metavar or param.name.upper())
+        names += " " + (param.metavar or (param.name or "").upper())
     elif param.secondary_opts:
         names += " / " + ", ".join(param.secondary_opts)
     help = "show this help and exit" if param.name == "help" else _help_of(param)
@@ -65,7 +65,7 @@ class Command(TyperCommand):
         pieces = [self.options_metavar] if self.options_metavar else []
         for param in self.get_params(ctx):
             if param.param_type_name == "argument":
-                name = param.metavar or param.name.upper()
+                name = param.metavar or (param.name or "").upper()
                 pieces.append(name if param.required else f"[{name}]")
         return pieces
 
@@ -75,7 +75,7 @@ class Command(TyperCommand):
             if param.hidden if hasattr(param, "hidden") else False:
                 continue
             if param.param_type_name == "argument":
-                args.append((param.metavar or param.name.upper(), _help_of(param)))
+                args.append((param.metavar or (param.name or "").upper(), _help_of(param)))
             else:
                 opts.append(_option_record(param))
         for title, rows in (("Arguments", args), ("Options", opts)):

@@ -4,9 +4,12 @@ pages/).  The modules below it (requests.py, the services) never import it."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from pathlib import Path
 
 import anyio.to_thread
@@ -27,8 +30,11 @@ from counterplan.web.store import VersionCache
 HERE = Path(__file__).parent
 log = logging.getLogger("counterplan.web")
 
-__all__ = ["Settings", "State", "create_app", "state_of"]
+__all__ = ["Settings", "State", "app_from_environment", "create_app", "settings_environment",
+           "state_of"]
 DEFAULTS = Settings()
+#: how `counterplan serve --processes N` hands its settings to each server process
+SETTINGS_VARIABLE = "COUNTERPLAN_WEB_SETTINGS"
 
 
 def create_app(settings: Settings = DEFAULTS, engine: Engine | None = None) -> FastAPI:
@@ -73,6 +79,19 @@ def create_app(settings: Settings = DEFAULTS, engine: Engine | None = None) -> F
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The environment that makes :func:`app_from_environment` build the app
+    on ``settings``."""
+    return {SETTINGS_VARIABLE: json.dumps(asdict(settings))}
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of several server processes: uvicorn starts each by this
+    name and none can be handed an object, so the settings come from the
+    environment (:func:`settings_environment`)."""
+    return create_app(Settings(**json.loads(os.environ[SETTINGS_VARIABLE])))
 
 
 def _refusal(request: Request, exc: Refused) -> Response:

@@ -38,17 +38,25 @@ def serve(db: Db = DEFAULT_URL,
           secure_cookies: Annotated[bool, typer.Option(
               "--secure-cookies", help="mark cookies Secure (serve behind TLS)")] = False,
           workers: Annotated[int, typer.Option(help="worker threads for requests")] = 40,
+          processes: Annotated[int, typer.Option(
+              min=1, help="server processes (more than 1 needs PostgreSQL)")] = 1,
           ) -> None:
     """Run the web application (FastAPI on uvicorn)."""
     import uvicorn
 
     from counterplan.cli_support import refuse_busy_port
-    from counterplan.web.app import Settings, create_app
+    from counterplan.web.app import Settings, create_app, settings_environment
 
     refuse_busy_port(host, port)
     if demo and db == DEFAULT_URL:
         db = "sqlite:///counterplan-demo.db"
-    app = create_app(Settings(db_url=db, secure_cookies=secure_cookies, workers=workers))
+    if processes > 1 and not db.startswith("postgresql"):
+        raise CounterplanError(
+            f"--processes {processes} needs a PostgreSQL database: SQLite lets one process "
+            "write at a time, so a second process would only wait for the first. Serve with "
+            "--db postgresql://USER:PASSWORD@HOST/NAME, or leave out --processes")
+    settings = Settings(db_url=db, secure_cookies=secure_cookies, workers=workers)
+    app = create_app(settings)
     if demo:
         from counterplan.web import demo as seeding
 
@@ -60,9 +68,15 @@ def serve(db: Db = DEFAULT_URL,
         typer.echo("  accounts: office (the planning office), and for each unit U: "
                    "U-delegate, U-member1, U-member2")
         typer.echo(f"  units: {', '.join(units)}")
-    typer.echo(f"counterplan on http://{host}:{port}/ (database {db.split('@')[-1]})")
-
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    typer.echo(f"counterplan on http://{host}:{port}/ (database {db.split('@')[-1]})"
+               + (f", {processes} processes" if processes > 1 else ""))
+    if processes == 1:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    app.state.counterplan.engine.dispose()  # each process opens its own connections
+    os.environ.update(settings_environment(settings))
+    uvicorn.run("counterplan.web.app:app_from_environment", factory=True, workers=processes,
+                host=host, port=port, log_level="warning")
 
 
 def _password(password: str | None) -> str:

@@ -1,0 +1,83 @@
+"""`counterplan serve --processes N`: several server processes on one
+PostgreSQL database, each answering for sessions the others opened; refused
+on SQLite, where a second process could only wait for the first."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from test_cli import run
+
+from livehttp import LiveUser, at_once
+from liveserver import free_port
+from webtests import _admin, _with_database, postgres_server
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_several_processes_need_postgresql(tmp_path: Path) -> None:
+    db = tmp_path / "plan.db"
+    done = run("serve", "--db", f"sqlite:///{db}", "--port", str(free_port()),
+               "--processes", "2")
+    assert done.returncode == 1
+    assert "--processes 2 needs a PostgreSQL database" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_two_processes_share_sessions_and_the_work(tmp_path: Path) -> None:
+    server = postgres_server()
+    if server is None:
+        pytest.skip("no PostgreSQL server: set COUNTERPLAN_TEST_POSTGRES")
+    name = f"counterplan_test_{uuid.uuid4().hex[:12]}"
+    _admin(server, f'CREATE DATABASE "{name}"')
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "counterplan.cli", "serve", "--demo",
+                                 "--db", _with_database(server, name), "--port", str(port),
+                                 "--processes", "2"], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                with urllib.request.urlopen(base + "/login", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert time.monotonic() < deadline, "the server did not start in 3 minutes"
+            time.sleep(0.5)
+        workers = _children(proc.pid)
+        serving = [pid for pid in workers
+                   if "multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(serving) == 2, workers
+        before = {pid: _cpu(pid) for pid in serving}
+        delegate = LiveUser(base, "agro-delegate")  # one session, opened in one process
+        answers = at_once([lambda: delegate.get("/api/plans/brazil") for _ in range(40)])
+        assert [status for status, _ in answers] == [200] * 40
+        assert all(body["plan"] == "brazil" for _, body in answers)
+        worked = {pid: _cpu(pid) - before[pid] for pid in serving}
+        assert all(seconds > 0 for seconds in worked.values()), worked
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
