@@ -4,6 +4,7 @@ wrong and the fix, and changes nothing."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from typing import Any
 
@@ -180,6 +181,28 @@ def test_long_lists_come_in_pages(web: Web) -> None:
     shown = delegate.get(f"/plans/brazil/units/agro?made={','.join(map(str, ids))}")
     order = [int(m) for m in __import__("re").findall(r'Your proposal #(\d+)', shown.text)]
     assert order == ids
+
+
+def test_the_office_inbox_and_a_rounds_outcomes_come_in_pages(web: Web) -> None:
+    delegate, office = web.as_("agro-delegate"), web.as_("office")
+    rows = "".join(f"c{k},capacity,labour,2027,{k + 1}\n" for k in range(55))
+    made = delegate.post(f"{PLAN}/units/agro/proposals/upload", files={
+        "file": ("many.csv", b"id,kind,item,period,value\n" + rows.encode(), "text/csv")})
+    assert made.status_code == 201
+    for proposal in made.json():
+        assert delegate.post(f"{PLAN}/proposals/{proposal['id']}/submit").status_code == 200
+    html = {"Accept": "text/html"}
+    first = office.get("/plans/brazil", headers=html)
+    assert "round 1 (55)" in first.text and "page 1 of 2" in first.text
+    assert "next ›" in first.text and "‹ previous" not in first.text
+    second = office.get("/plans/brazil?page=2", headers=html)
+    assert "page 2 of 2" in second.text and "‹ previous" in second.text
+    shown = [set(re.findall(r"<td>(\d+)</td><td>agro</td>", page.text)) for page in (first, second)]
+    assert len(shown[0]) == 50 and len(shown[1]) == 5 and shown[0].isdisjoint(shown[1])
+    assert office.post(f"{PLAN}/rounds/1/reconcile").status_code == 200
+    outcomes = office.get("/plans/brazil/rounds/1/outcomes?page=2", headers=html)
+    assert "page 2 of 2" in outcomes.text
+    assert len(re.findall(r"<td>\d+</td><td>agro</td>", outcomes.text)) == 5
 
 
 def test_a_unit_cannot_claim_another_units_capacity(web: Web) -> None:

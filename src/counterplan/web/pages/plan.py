@@ -18,9 +18,10 @@ from counterplan.web.pages.common import (
     render,
     see_other,
 )
-from counterplan.web.requests import Id
+from counterplan.web.requests import Id, PageNumber
 from counterplan.web.rights import actor
 from counterplan.web.services import reports, rounds, versions
+from counterplan.web.services.limits import page_of
 
 router = APIRouter(route_class=PageRoute)
 
@@ -33,7 +34,8 @@ DONE = {"created": "The plan is made. Its first version is a draft that only the
 
 
 @router.get("/plans/{plan}")
-def plan_page(plan: str, who: Visitor, state: AppState, done: str = "") -> Response:
+def plan_page(plan: str, who: Visitor, state: AppState, done: str = "",
+              page: PageNumber = 1) -> Response:
     with state.tx() as db:
         a = actor(db, who.user, plan)
         current = versions.published(db, a.plan)
@@ -41,12 +43,14 @@ def plan_page(plan: str, who: Visitor, state: AppState, done: str = "") -> Respo
         open_round = next((r for r in all_rounds if r["state"] == "open"), None)
         inbox = rounds.submitted(db, a, open_round["number"]) \
             if a.office and open_round else []
+        inbox_page, pages = page_of(inbox, page)
         context: dict[str, Any] = {
             "plan": {"name": a.plan.name, "title": a.plan.title,
                      "description": a.plan.description},
             "roles": a.roles(), "office": a.office, "versions": versions.versions(db, a),
             "published": None if current is None else current.number,
-            "rounds": all_rounds, "open_round": open_round, "inbox": inbox,
+            "rounds": all_rounds, "open_round": open_round, "inbox": inbox_page,
+            "inbox_count": len(inbox), "page": min(page, pages), "pages": pages,
             "units": versions.units(db, state.cache, a)}
     return render("plan.html", viewer=who, title=a.plan.title, notice=DONE.get(done, ""),
                   **context)
@@ -116,14 +120,17 @@ def compare_page(plan: str, first: Id, second: Id, who: Visitor, state: AppState
 
 
 @router.get("/plans/{plan}/rounds/{number}/outcomes")
-def outcomes_page(plan: str, number: Id, who: Visitor, state: AppState) -> Response:
+def outcomes_page(plan: str, number: Id, who: Visitor, state: AppState,
+                  page: PageNumber = 1) -> Response:
     with state.tx() as db:
         a = actor(db, who.user, plan)
         rows = rounds.outcomes(db, a, number)
     counts = {word: sum(r["outcome"] == word for r in rows)
               for word in rounds.OUTCOME_WORDS.values()}
+    shown, pages = page_of(rows, page)
     return render("outcomes.html", viewer=who, title=f"{a.plan.title}: round {number}",
-                  plan=a.plan.name, number=number, outcomes=rows, counts=counts,
+                  plan=a.plan.name, number=number, outcomes=shown, counts=counts,
+                  page=min(page, pages), pages=pages,
                   charts={"by_unit": charts.outcomes_by_unit(rows),
                           "shares": charts.outcome_shares(rows)})
 
