@@ -48,7 +48,7 @@ def report(db: Session, cache: VersionCache, a: Actor, unit: str, technique: str
         raise _not_yours(e, unit, technique, techniques)
     if period not in e.periods:
         raise Refused(422, f"period {period!r} is not in the plan; give one of "
-                           f"{', '.join(e.periods)}")
+                           f"{', '.join(e.periods)}; nothing was changed")
     check_report(activity, technique, loaded(db, cache, version).tables["activity"])
     if date is not None:
         cycle.check_dated(db, a, e, unit, technique, period, date, float(activity))
