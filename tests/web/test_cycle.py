@@ -269,4 +269,4 @@ def test_the_board_draws_every_units_indices(web: Web) -> None:
     page = web.as_("office").get("/plans/brazil/board")
     assert page.status_code == 200
     assert page.text.count('<svg class="index"') == len(mining)
-    assert "not acknowledged after 3 report(s)" in page.text
+    assert "Not acknowledged after 3 report(s)" in page.text
