@@ -250,6 +250,8 @@ def test_a_web_replan_is_the_librarys_replan(web: Web, tmp_path: Path) -> None:
     assert not draft["published"] and "re-planned from 2027" in draft["label"]
     compared = web.as_("office").get("/plans/brazil/compare/1/2")
     assert compared.status_code == 200
+    changes = web.as_("office").get(f"{PLAN}/compare/1/2").json()["changes"]
+    assert changes and {c["period"] for c in changes} <= {"2027", "2028", "2029", "2030"}
     summary: Any = web.as_("office").get(f"{PLAN}/versions/2").json()["summary"]
     assert summary["lambda"] == pytest.approx(dict(zip(
         library.plan.economy.periods, library.plan.lambdas, strict=True)), rel=1e-7)
