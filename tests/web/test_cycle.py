@@ -8,6 +8,7 @@ the library's ``replan``."""
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ import sqlalchemy as sa
 
 from counterplan.cycle import PlanInForce, read_reports, replan
 from counterplan.io.folder import read_folder
-from counterplan.web.models import ESCALATE_AFTER
+from counterplan.web.auth import add_user
+from counterplan.web.models import ESCALATE_AFTER, Membership
 
 from cycletests import PLAN, board, exceptions, post_month, year_of_reports
 from webtests import Web, snapshot
@@ -133,8 +135,8 @@ GOOD = {"technique": "iron_ore_mining", "period": "2026", "date": "2026-03-31",
 BAD = {
     "unknown technique": ({"technique": "gold_mining"}, "unknown technique 'gold_mining'"),
     "another unit's technique": ({"technique": "agriculture"},
-                                 "technique 'agriculture' is run by unit 'agro', not by unit "
-                                 "'mining'"),
+                                 "technique 'agriculture' is not one of unit 'mining''s: it "
+                                 "is run by unit 'agro'"),
     "date outside its period": ({"date": "2027-01-15"},
                                 "date 2027-01-15 is outside period 2026"),
     "date not a date": ({"date": "31/03/2026"}, "is not a date: write it as YYYY-MM-DD"),
@@ -272,3 +274,40 @@ def test_the_board_draws_every_units_indices(web: Web) -> None:
     assert page.status_code == 200
     assert page.text.count('<svg class="index"') == len(mining)
     assert "Not acknowledged after 3 report(s)" in page.text
+
+
+def test_two_reports_at_the_same_moment_keep_each_exception_once(web: Web, db_url: str
+                                                                  ) -> None:
+    """Two delegates' reports of one unit in parallel (PostgreSQL runs them at
+    once; SQLite one after the other): both answered, no exception kept twice."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite lets one writer in at a time")
+    months = year_of_reports("mining")
+    for date in list(months)[:5]:  # to May
+        post_month(web, months[date])
+    june = months["2026-06-30"]
+    web.as_("mining-delegate")
+    with web.app.state.counterplan.tx() as db:
+        second = add_user(db, "mining-delegate2", "counterplan-demo")
+        plan = db.execute(sa.text("SELECT id FROM plans WHERE name = 'brazil'")).scalar_one()
+        db.add(Membership(plan_id=plan, user_id=second.id, role="delegate", unit_id="mining"))
+    web.as_("mining-delegate2")
+    barrier = threading.Barrier(2)
+    answers: list[int] = []
+
+    def send(who: str, rows: list[dict[str, str]]) -> None:
+        barrier.wait()
+        for r in rows:
+            answers.append(web.as_(who).post(f"{MINING}/reports", json={
+                "technique": r["technique"], "period": r["period"], "date": r["date"],
+                "activity": float(r["activity"])}).status_code)
+
+    threads = [threading.Thread(target=send, args=("mining-delegate", june[:2])),
+               threading.Thread(target=send, args=("mining-delegate2", june[2:]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [201] * len(june)
+    kept = [(x["technique"], x["date"], x["kind"]) for x in exceptions(web)]
+    assert len(kept) == len(set(kept)) and ("", "2026-06-30", "shortfall") in kept

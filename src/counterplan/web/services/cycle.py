@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from counterplan.cycle import Monitoring, MonitorOptions, PlanInForce, monitor, replan
@@ -217,7 +218,11 @@ def escalate(db: Session, cache: VersionCache, a: Actor, unit: str) -> dict[str,
                             probability=float(r["probability"]),
                             forecast=_number(r["forecast"]),
                             reason=str(r["reason"]), state="unit", reports_since=0, note="")
-        db.add(row)
+        try:
+            with db.begin_nested():  # a report of the unit at the same moment kept it first
+                db.add(row)
+        except IntegrityError:
+            continue
         kept[key] = row
         raised.append(row)
     db.flush()

@@ -73,8 +73,9 @@ def _not_yours(e: Economy, unit: str, technique: str, techniques: set[str]) -> R
                             "changed")
     owner = str(e.techniques["unit_id"].fillna("").astype(str)[technique])
     whose = f"unit {owner!r}" if owner else "the planning office"
-    return Refused(422, f"technique {technique!r} is run by {whose}, not by unit {unit!r}: a "
-                        f"unit reports only its own techniques ({mine}); nothing was changed")
+    return Refused(422, f"technique {technique!r} is not one of unit {unit!r}'s: it is run by "
+                        f"{whose}, and a unit reports only its own techniques ({mine}); "
+                        "nothing was changed")
 
 
 def _latest_reports(db: Session, a: Actor) -> pd.DataFrame:
