@@ -33,7 +33,7 @@ from counterplan.web.requests import (
     upload_body,
 )
 from counterplan.web.rights import Refused, actor
-from counterplan.web.services import reports, rounds, versions, votes
+from counterplan.web.services import cycle, reports, rounds, versions, votes
 
 router = APIRouter(prefix="/api")
 
@@ -310,17 +310,75 @@ class ReportBody(BaseModel):
     period: str
     activity: float
     note: str = Field("", max_length=2000)
+    date: str | None = Field(None, max_length=40, description=(
+        "ISO date (YYYY-MM-DD) within the period: the activity is then cumulative from "
+        "the period's first day to that day, and the monitor watches it; none for a report "
+        "of the whole period"))
 
 
-@router.post("/plans/{plan}/units/{unit}/reports", status_code=201)
+@router.post("/plans/{plan}/units/{unit}/reports", status_code=201,
+             summary="Report activity; with a date, exceptions raised or escalated come back")
 def report(plan: str, unit: str, body: ReportBody, who: Writer, state: AppState
            ) -> dict[str, Any]:
     with state.tx() as db:
         return reports.report(db, state.cache, actor(db, who.user, plan), unit,
-                              body.technique, body.period, body.activity, body.note)
+                              body.technique, body.period, body.activity, body.note,
+                              cycle.parse_date(body.date))
 
 
 @router.get("/plans/{plan}/fulfilment")
 def fulfilment(plan: str, who: Reader, state: AppState) -> dict[str, Any]:
     with state.tx() as db:
         return reports.fulfilment(db, state.cache, actor(db, who.user, plan))
+
+
+# -- the plan cycle: exceptions, the office's board, re-planning ----------------------
+
+@router.get("/plans/{plan}/units/{unit}/exceptions",
+            summary="The unit's exceptions, newest first (the unit's own)")
+def exceptions(plan: str, unit: str, who: Reader, state: AppState) -> list[dict[str, Any]]:
+    with state.tx() as db:
+        return cycle.unit_exceptions(db, actor(db, who.user, plan), unit)
+
+
+class AcknowledgeBody(BaseModel):
+    note: str = Field(max_length=2000, description="what the unit does about it")
+
+
+@router.post("/plans/{plan}/exceptions/{exception}/acknowledge",
+             summary="The unit acknowledges an exception with a note: it goes no further")
+def acknowledge(plan: str, exception: Id, body: AcknowledgeBody, who: Writer,
+                state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return cycle.acknowledge(db, actor(db, who.user, plan), exception, body.note)
+
+
+@router.get("/plans/{plan}/board",
+            summary="The office's board: every unit's indices, escalated exceptions")
+def board(plan: str, who: Reader, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return cycle.board(db, state.cache, actor(db, who.user, plan))
+
+
+class CycleBody(BaseModel):
+    escalate_after: int = Field(description="reports of an index after an exception, "
+                                            "unacknowledged and not recovered, before it "
+                                            "goes to the office's board")
+
+
+@router.post("/plans/{plan}/cycle", summary="Change the plan's cycle settings")
+def cycle_settings(plan: str, body: CycleBody, who: Writer, state: AppState
+                   ) -> dict[str, int]:
+    with state.tx() as db:
+        return cycle.set_escalate_after(db, actor(db, who.user, plan), body.escalate_after)
+
+
+class ReplanBody(BaseModel):
+    period: str = Field(max_length=200, description="the first period to re-plan")
+
+
+@router.post("/plans/{plan}/replan", status_code=201,
+             summary="Re-plan the plan in force from a period on the reports received: a "
+                     "new draft version")
+def replan(plan: str, body: ReplanBody, who: Writer, state: AppState) -> dict[str, Any]:
+    return cycle.replan_version(state.tx, state.cache, who.user, plan, body.period)

@@ -23,6 +23,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -279,6 +280,58 @@ class Report(Base):
     period: Mapped[str] = mapped_column(String(64))
     activity: Mapped[float] = mapped_column(Float)
     note: Mapped[str] = mapped_column(Text, default="")
+    #: the day the activity runs to, from the period's first day (cumulative);
+    #: None for a report of the whole period (docs/cycle.md, "In the web application")
+    date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     reported_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
         nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+
+
+# -- the plan cycle: exceptions raised by the monitor, and where they go --------------
+
+#: Where an exception is: with the unit, acknowledged by it, escalated to the
+#: office's board, or closed because the index recovered.
+EXCEPTION_STATES = ("unit", "acknowledged", "escalated", "recovered")
+#: Reports of an index after an exception, unacknowledged and not recovered,
+#: before it goes to the office's board (a plan's default).
+ESCALATE_AFTER = 3
+
+
+class CycleSettings(Base):
+    """A plan's settings of the plan cycle, when the office changed a default."""
+
+    __tablename__ = "cycle_settings"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    escalate_after: Mapped[int] = mapped_column(Integer, default=ESCALATE_AFTER)
+
+
+class PlanException(Base):
+    """An exception the monitor raised on one index (a unit's, technique ''
+    for the unit's own): first the unit's, which may acknowledge it with a
+    note; escalated to the office's board when it is neither acknowledged nor
+    recovered after the plan's number of reports of the index."""
+
+    __tablename__ = "plan_exceptions"
+    __table_args__ = (UniqueConstraint("plan_id", "unit_id", "technique", "date", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"),
+                                         index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    unit_id: Mapped[str] = mapped_column(String(128))
+    technique: Mapped[str] = mapped_column(String(128))
+    date: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))
+    probability: Mapped[float] = mapped_column(Float)
+    forecast: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="unit")
+    reports_since: Mapped[int] = mapped_column(Integer, default=0)
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    acknowledged_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

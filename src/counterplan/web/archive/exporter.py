@@ -31,9 +31,11 @@ from counterplan.web.archive.formats import (
 )
 from counterplan.web.db import is_empty, migrate
 from counterplan.web.models import (
+    CycleSettings,
     Membership,
     Outcome,
     Plan,
+    PlanException,
     Poll,
     PollItem,
     Proposal,
@@ -134,9 +136,27 @@ def _export_plan(s: Session, plan: Plan, users: dict[int, str], folder: Path
     n.update(_export_polls(s, rnum, users, folder))
     n["reports"] = put("reports", (
         (vnum[r.version_id], r.unit_id, r.technique, r.period, r.activity, r.note,
-         _name(users, r.reported_by), r.created_at)
+         _name(users, r.reported_by), r.created_at, r.date)
         for r in s.scalars(select(Report).where(Report.version_id.in_(vnum))
                            .order_by(Report.id))))
+    n.update(_export_cycle(s, plan, vnum, users, folder))
+    return n
+
+
+def _export_cycle(s: Session, plan: Plan, vnum: dict[int, int], users: dict[int, str],
+                  folder: Path) -> Counter[str]:
+    """exceptions.csv (the monitor's exceptions, where each is, the unit's
+    note) and cycle.csv (the plan's setting, when the office changed it)."""
+    n: Counter[str] = Counter()
+    n["plan_exceptions"] = _write_csv(folder / "exceptions.csv", PLAN_FILES["exceptions"], (
+        (vnum[x.version_id], x.unit_id, x.technique, x.date, x.kind, x.probability,
+         x.forecast, x.reason, x.state, x.reports_since, x.raised_at, x.escalated_at,
+         x.closed_at, x.note, _name(users, x.acknowledged_by), x.acknowledged_at)
+        for x in s.scalars(select(PlanException).where(PlanException.plan_id == plan.id)
+                           .order_by(PlanException.id))))
+    setting = s.get(CycleSettings, plan.id)
+    n["cycle_settings"] = _write_csv(folder / "cycle.csv", PLAN_FILES["cycle"],
+                                     [] if setting is None else [(setting.escalate_after,)])
     return n
 
 

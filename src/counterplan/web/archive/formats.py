@@ -17,23 +17,31 @@ from typing import Any
 from counterplan.counter.proposals import COLUMNS
 from counterplan.errors import CounterplanError, InvalidInput, Problem
 from counterplan.web.models import (
+    EXCEPTION_STATES,
     ROLES,
 )
 
 FORMAT = "counterplan-web-archive"
 #: 2: text that begins as a spreadsheet formula is written with a guard (below).
-FORMAT_VERSION = 2
-#: The format versions restore reads: 1 wrote every text as it was.
-READS = (1, 2)
+#: 3: reports have a date; the plan cycle's exceptions and settings.
+FORMAT_VERSION = 3
+#: The format versions restore reads: 1 wrote every text as it was; 1 and 2
+#: have no report dates, exceptions or cycle settings.
+READS = (1, 2, 3)
 MANIFEST = "manifest.json"
 #: The tables an archive holds, in the manifest's counts.
 TABLES = ("users", "plans", "memberships", "versions", "publications", "rounds", "proposals",
-          "outcomes", "polls", "poll_items", "voters", "ballots", "reports")
+          "outcomes", "polls", "poll_items", "voters", "ballots", "reports", "plan_exceptions",
+          "cycle_settings")
+#: What format 3 added: the tables (none in an archive of 1 or 2), and the
+#: columns (empty when an archive of 1 or 2 has not got them).
+ADDED_TABLES = {"plan_exceptions": "exceptions", "cycle_settings": "cycle"}
+ADDED_COLUMNS = {"reports": ("date",)}
 DAMAGED = ("the archive is damaged or was edited: export it again with `counterplan export`, "
            "or restore an intact copy")
 
 # -- one schema per file: (column, kind).  Kinds: text; name (text, not empty);
-# int (a whole number >= 0); float; time (ISO 8601, UTC); user (a name in
+# int (a whole number >= 0); float; time (ISO 8601, UTC); date (YYYY-MM-DD); user (a name in
 # users.csv); version, round, proposal, poll (a number or id of the plan's
 # versions.csv, rounds.csv, proposals.csv, polls.csv); plain (text written as
 # the library writes it: counterplan.csv's columns but the note).  A trailing
@@ -66,7 +74,14 @@ PLAN_FILES: dict[str, Spec] = {
     "voters": (("poll", "poll"), ("user", "user")),
     "reports": (("version", "version"), ("unit", "text"), ("technique", "text"),
                 ("period", "text"), ("activity", "float"), ("note", "text"),
-                ("reported_by", "user?"), ("created_at", "time")),
+                ("reported_by", "user?"), ("created_at", "time"), ("date", "date?")),
+    "exceptions": (("version", "version"), ("unit", "text"), ("technique", "text"),
+                   ("date", "date"), ("kind", "name"), ("probability", "float"),
+                   ("forecast", "float?"), ("reason", "text"), ("state", "name"),
+                   ("reports_since", "int"), ("raised_at", "time"), ("escalated_at", "time?"),
+                   ("closed_at", "time?"), ("note", "text"), ("acknowledged_by", "user?"),
+                   ("acknowledged_at", "time?")),
+    "cycle": (("escalate_after", "int"),),
 }
 COUNTERPLAN: Spec = tuple((c, "text" if c == "note" else "plain") for c in COLUMNS)
 NUMBERS = ("int", "version", "round", "proposal", "poll")
@@ -81,8 +96,10 @@ FIELD_CHARS = 2**31 - 1
 #: Columns whose rows must differ, and columns of a few allowed values.
 KEYS = {"memberships": ("user", "role", "unit"), "versions": ("number",),
         "rounds": ("number",), "proposals": ("id",), "outcomes": ("version", "proposal"),
-        "polls": ("id",), "poll_totals": ("poll", "proposal"), "voters": ("poll", "user")}
+        "polls": ("id",), "poll_totals": ("poll", "proposal"), "voters": ("poll", "user"),
+        "exceptions": ("unit", "technique", "date", "kind")}
 CHOICES = {("memberships", "role"): ROLES, ("rounds", "state"): ("open", "reconciled"),
+           ("exceptions", "state"): EXCEPTION_STATES,
            ("proposals", "state"): ("proposed", "submitted"),
            ("polls", "state"): ("open", "closed")}
 
@@ -101,7 +118,7 @@ def _dump(kind: str, value: Any) -> str:
         return ""
     if kind.startswith("float"):
         return repr(float(value))
-    if kind.startswith("time"):
+    if kind.startswith(("time", "date")):
         return str(value.isoformat())
     if kind.rstrip("?") in GUARDED and str(value).startswith(GUARD_BEFORE):
         return GUARD + str(value)
@@ -133,6 +150,11 @@ def _load(kind: str, raw: str, guarded: bool = False) -> Any:
         if moment.tzinfo is not None:
             raise ValueError("has a time zone; times are UTC without one")
         return moment
+    if base == "date":
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            raise ValueError("is not a date (YYYY-MM-DD)") from None
     if base in ("name", "user") and raw == "":
         raise ValueError("is empty")
     return raw
@@ -154,12 +176,23 @@ def _write_csv(path: Path, spec: Spec, rows: Iterable[Sequence[Any]]) -> int:
     return n
 
 
-def _read_csv(path: Path, spec: Spec, guarded: bool) -> list[Row]:
+def _read_csv(path: Path, spec: Spec, guarded: bool, added: tuple[str, ...] = ()
+              ) -> list[Row]:
     """The rows of ``path``, each value of its column's kind, with ``_line``;
-    ``guarded`` for an archive of format 2 or later."""
+    ``guarded`` for an archive of format 2 or later; the columns ``added``
+    (by a later format) may be missing, and are then empty."""
     header = [column for column, _ in spec]
     if not path.is_file():
         raise _damaged(path, None, "is missing")
+    if added:
+        try:
+            with path.open(newline="", encoding="utf-8") as f:
+                first = next(csv.reader(f), None)
+        except (UnicodeDecodeError, csv.Error):
+            first = None  # read below, which says what is wrong
+        if first == [c for c in header if c not in added]:
+            rows = _read_csv(path, tuple((c, k) for c, k in spec if c not in added), guarded)
+            return [{**row, **{c: None for c in added}} for row in rows]
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_CHARS))  # for the whole process
     try:
         with path.open(newline="", encoding="utf-8") as f:

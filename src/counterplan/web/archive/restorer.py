@@ -20,6 +20,8 @@ from counterplan import __version__
 from counterplan.counter.proposals import COLUMNS
 from counterplan.errors import CounterplanError
 from counterplan.web.archive.formats import (
+    ADDED_COLUMNS,
+    ADDED_TABLES,
     CHOICES,
     COUNTERPLAN,
     FORMAT,
@@ -37,9 +39,11 @@ from counterplan.web.archive.formats import (
 )
 from counterplan.web.db import migrate, sessions, transaction
 from counterplan.web.models import (
+    CycleSettings,
     Membership,
     Outcome,
     Plan,
+    PlanException,
     Poll,
     PollItem,
     Proposal,
@@ -80,18 +84,17 @@ def read_archive(root: Path) -> Archive:
     :class:`InvalidInput` naming the first damaged file."""
     counts, version = _read_manifest(root)
     _refuse_links(root)
-    guarded = version >= 2
-    users = _read_csv(root / "users.csv", USERS, guarded)
+    users = _read_csv(root / "users.csv", USERS, version >= 2)
     _check_unique(root / "users.csv", users, ("name",))
     known = {u["name"] for u in users}
     if not (root / "plans").is_dir():
         raise _damaged(root / "plans", None, "is missing")
-    plans = [_read_plan(folder, known, guarded)
+    plans = [_read_plan(folder, known, version)
              for folder in sorted((root / "plans").iterdir()) if folder.is_dir()]
     held = Counter(users=len(users), plans=len(plans))
+    table_of = {"poll_totals": "poll_items", **{f: t for t, f in ADDED_TABLES.items()}}
     for plan in plans:
-        held.update({file.replace("poll_totals", "poll_items"): len(rows)
-                     for file, rows in plan.tables.items()})
+        held.update({table_of.get(file, file): len(rows) for file, rows in plan.tables.items()})
         held["ballots"] += sum(t["yes"] + t["no"] for t in plan.tables["poll_totals"])
     for table in TABLES:
         if held[table] != counts[table]:
@@ -149,19 +152,28 @@ def _read_manifest(root: Path) -> tuple[dict[str, int], int]:
                                    f"{', '.join(map(str, READS))}",
                        fix="restore it with the counterplan version that wrote it")
     counts = manifest.get("counts")
-    if not isinstance(counts, dict) or sorted(counts) != sorted(TABLES) or not all(
-            isinstance(v, int) for v in counts.values()):
-        raise _damaged(path, None, f"has no counts of the tables {', '.join(TABLES)}")
-    return counts, version
+    tables = TABLES if version >= 3 else tuple(t for t in TABLES if t not in ADDED_TABLES)
+    if not isinstance(counts, dict) or sorted(counts) not in (sorted(tables), sorted(TABLES)) \
+            or not all(isinstance(v, int) for v in counts.values()):
+        raise _damaged(path, None, f"has no counts of the tables {', '.join(tables)}")
+    return {**{t: 0 for t in ADDED_TABLES}, **counts}, version
 
 
-def _read_plan(folder: Path, users: set[str], guarded: bool) -> PlanData:
+def _read_plan(folder: Path, users: set[str], version: int) -> PlanData:
     if not 0 < len(folder.name) <= 64 or not set(folder.name) <= NAME_CHARS:
         raise _damaged(folder, None, "is not a plan's name (1 to 64 of a-z, 0-9, '-', '_')")
+    guarded = version >= 2
     info = _read_plan_json(folder / "plan.json")
-    tables = {file: _read_csv(folder / f"{file}.csv", spec, guarded)
+    before_3 = version < 3
+    tables = {file: [] if before_3 and file in ADDED_TABLES.values() and
+              not (folder / f"{file}.csv").exists() else
+              _read_csv(folder / f"{file}.csv", spec, guarded,
+                        ADDED_COLUMNS.get(file, ()) if before_3 else ())
               for file, spec in PLAN_FILES.items()}
     _check_tables(folder, tables, users)
+    if len(tables["cycle"]) > 1:
+        raise _damaged(folder / "cycle.csv", tables["cycle"][1]["_line"],
+                       "has more than one row: a plan has one setting")
     changes = _read_changes(folder, tables["proposals"], guarded)
     zips = {row["number"]: _read_version(folder, row) for row in tables["versions"]}
     return PlanData(folder.name, info, tables, changes, zips)
@@ -336,7 +348,17 @@ def _add_plan(s: Session, data: PlanData, users: dict[str, int]) -> None:
     s.add_all(Report(version_id=versions[r["version"]].id, unit_id=r["unit"],
                      technique=r["technique"], period=r["period"], activity=r["activity"],
                      note=r["note"], reported_by=_id(users, r["reported_by"]),
-                     created_at=r["created_at"]) for r in t["reports"])
+                     created_at=r["created_at"], date=r["date"]) for r in t["reports"])
+    s.add_all(PlanException(
+        plan_id=plan.id, version_id=versions[r["version"]].id, unit_id=r["unit"],
+        technique=r["technique"], date=r["date"], kind=r["kind"],
+        probability=r["probability"], forecast=r["forecast"], reason=r["reason"],
+        state=r["state"], reports_since=r["reports_since"], raised_at=r["raised_at"],
+        escalated_at=r["escalated_at"], closed_at=r["closed_at"], note=r["note"],
+        acknowledged_by=_id(users, r["acknowledged_by"]),
+        acknowledged_at=r["acknowledged_at"]) for r in t["exceptions"])
+    s.add_all(CycleSettings(plan_id=plan.id, escalate_after=r["escalate_after"])
+              for r in t["cycle"])
     s.flush()
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from counterplan.web import charts
+from counterplan.web import charts, minicharts
 from counterplan.web.pages.common import (
     AppState,
     Caller,
@@ -23,7 +23,7 @@ from counterplan.web.pages.common import (
 )
 from counterplan.web.requests import MAX_ID, Id, PageNumber, State
 from counterplan.web.rights import Refused, actor
-from counterplan.web.services import reports, rounds, versions, votes
+from counterplan.web.services import cycle, reports, rounds, versions, votes
 from counterplan.web.services.limits import page_of
 
 router = APIRouter(route_class=PageRoute)
@@ -35,7 +35,10 @@ DONE = {"submitted": "The proposal is submitted: it is in the planning office's 
                  "the vote.",
         "closed": "The vote is closed: each proposal with more yes than no is submitted to "
                   "the planning office.",
-        "reported": "The report is saved; it counts in the plan fulfilment."}
+        "reported": "The report is saved; it counts in the plan fulfilment.",
+        "raised": "The report is saved. The monitor raised an exception on the unit's "
+                  "indices: see the unit's exceptions.",
+        "acknowledged": "The exception is acknowledged with your note: it goes no further."}
 
 
 def unit_url(plan: str, unit: str, query: str = "", anchor: str = "") -> str:
@@ -64,6 +67,9 @@ def unit_context(plan: str, unit: str, who: Caller, state: State, made: str = ""
         proposals = rounds.unit_proposals(db, a, unit) if own else []
         polls = votes.polls(db, a, unit) if own else []
         round_open = rounds.current_round(db, a) is not None
+        exceptions = cycle.unit_exceptions(db, a, unit) if own else []
+        watched = cycle.unit_indices(db, state.cache, a, unit) if own else []
+        after = cycle.escalate_after(db, a.plan.id)
     fresh = made_ids(made)
     shown, pages = page_of(proposals, page)
     levels: dict[str, dict[str, float]] = {}
@@ -81,6 +87,8 @@ def unit_context(plan: str, unit: str, who: Caller, state: State, made: str = ""
         "polls": polls, "poll_open": any(p["state"] == "open" for p in polls),
         "notice": DONE.get(done, ""), "form": {}, "refusal": None,
         "report_form": {}, "report_refusal": None,
+        "exceptions": exceptions, "watched": watched, "escalate_after": after,
+        "colours": cycle.STATES, "chart": minicharts.index_chart,
         "charts": {"activity": charts.planned_activity(view["activity"], view["techniques"]),
                    "shares": charts.balance_shares(view["balance"]),
                    "valuations": charts.unit_valuations(view["balance"],
@@ -182,17 +190,22 @@ def close_poll(plan: str, poll: Id, who: Writer, state: AppState) -> Response:
 def report(plan: str, unit: str, who: Writer, state: AppState,
            technique: Annotated[str, Form()] = "", period: Annotated[str, Form()] = "",
            activity: Annotated[str, Form()] = "",
-           note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+           note: Annotated[str, Form(max_length=2000)] = "",
+           date: Annotated[str, Form(max_length=40)] = "") -> Response:
     """A report; one the plan refuses comes back in the form, as typed, with why."""
     try:
         with state.tx() as db:
-            reports.report(db, state.cache, actor(db, who.user, plan), unit, technique,
-                           period, reports.activity_of(activity), note)
+            made = reports.report(db, state.cache, actor(db, who.user, plan), unit, technique,
+                                  period, reports.activity_of(activity), note,
+                                  cycle.parse_date(date))
     except Refused as exc:
         if exc.status != 422:
             raise
         context = unit_context(plan, unit, who, state)
         context.update(report_refusal=exc, report_form={
-            "technique": technique, "period": period, "activity": activity, "note": note})
+            "technique": technique, "period": period, "activity": activity, "note": note,
+            "date": date})
         return render("unit.html", status=exc.status, viewer=who, **context)
+    if made["exceptions"]["raised"]:
+        return see_other(unit_url(plan, unit, "done=raised", "exceptions"))
     return see_other(unit_url(plan, unit, "done=reported", "report"))

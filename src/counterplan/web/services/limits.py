@@ -58,7 +58,7 @@ def planned_scale(activity: pd.DataFrame, technique: str) -> float:
 def check_report(activity: float, technique: str, planned: pd.DataFrame) -> None:
     if not np.isfinite(activity) or activity < 0:
         raise Refused(422, f"activity {number(activity)} is not a number >= 0; give the level "
-                           "the technique actually ran at")
+                           "the technique actually ran at; nothing was changed")
     scale = planned_scale(planned, technique)
     if activity > REPORT_BEYOND * scale:
         raise Refused(422, f"activity {number(activity)} is more than {REPORT_BEYOND} times "

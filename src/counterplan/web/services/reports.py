@@ -4,7 +4,9 @@ technique, and ranks the units (the competition between brigades) by
 fulfilment and by how much their norms improved.
 
 Fulfilment of a unit is the mean, over the cells it has reported, of actual
-over planned activity (the latest report of a cell counts).  The improvement
+over planned activity (the latest report of a cell counts; a report with a
+date is set against the plan pro rata to the share of the period gone by
+that date).  The improvement
 of its norms is how much cheaper its techniques have become since the first
 published version, costing a unit of each technique's inputs at the first
 version's valuations: 1 − Σ cost now / Σ cost then, over the techniques the
@@ -13,6 +15,7 @@ unit ran in both.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -20,44 +23,80 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from counterplan.cycle.reports import period_dates
 from counterplan.model import Economy
 from counterplan.web.models import Publication, Report, Version
 from counterplan.web.rights import Actor, Refused, need_delegate
+from counterplan.web.services import cycle
 from counterplan.web.services.limits import NOTE_CHARS, check_report, check_text
 from counterplan.web.services.versions import in_force, loaded, unit_part
 from counterplan.web.store import Loaded, VersionCache
 
 
 def report(db: Session, cache: VersionCache, a: Actor, unit: str, technique: str,
-           period: str, activity: float, note: str = "") -> dict[str, Any]:
-    """Record the activity ``technique`` ran in ``period`` against the plan in force."""
+           period: str, activity: float, note: str = "", date: dt.date | None = None
+           ) -> dict[str, Any]:
+    """Record the activity ``technique`` ran in ``period`` against the plan in
+    force: of the whole period, or with a ``date`` from the period's first day
+    to that day (cumulative), which the monitor then watches (services/cycle.py)."""
     need_delegate(a, unit, "report the unit's activity")
     check_text("the note", note, NOTE_CHARS)
     version = in_force(db, a)
     e = loaded(db, cache, version).economy
     techniques = set(e.techniques.index[unit_part(e, unit)])
     if technique not in techniques:
-        raise Refused(422, f"technique {technique!r} is not one of unit {unit!r}'s; report "
-                           f"one of {', '.join(sorted(techniques)) or '(none)'}")
+        raise _not_yours(e, unit, technique, techniques)
     if period not in e.periods:
         raise Refused(422, f"period {period!r} is not in the plan; give one of "
-                           f"{', '.join(e.periods)}")
+                           f"{', '.join(e.periods)}; nothing was changed")
     check_report(activity, technique, loaded(db, cache, version).tables["activity"])
+    if date is not None:
+        cycle.check_dated(db, a, e, unit, technique, period, date, float(activity))
     row = Report(version_id=version.id, unit_id=unit, technique=technique, period=period,
-                 activity=float(activity), note=note, reported_by=a.user.id)
+                 activity=float(activity), note=note, reported_by=a.user.id, date=date)
     db.add(row)
     db.flush()
+    moved = cycle.escalate(db, cache, a, unit) if date is not None else \
+        {"raised": [], "escalated": []}
     return {"id": row.id, "unit": unit, "technique": technique, "period": period,
-            "activity": row.activity, "version": version.number}
+            "date": None if date is None else date.isoformat(),
+            "activity": row.activity, "version": version.number, "exceptions": moved}
+
+
+def _not_yours(e: Economy, unit: str, technique: str, techniques: set[str]) -> Refused:
+    """The refusal of a report of a technique that is not the unit's: unknown,
+    or another unit's (named)."""
+    mine = ", ".join(sorted(techniques)) or "(none)"
+    if technique not in e.techniques.index:
+        return Refused(422, f"unknown technique {technique!r}: the plan has no technique of "
+                            f"that id; report one of unit {unit!r}'s: {mine}; nothing was "
+                            "changed")
+    owner = str(e.techniques["unit_id"].fillna("").astype(str)[technique])
+    whose = f"unit {owner!r}" if owner else "the planning office"
+    return Refused(422, f"technique {technique!r} is not one of unit {unit!r}'s: it is run by "
+                        f"{whose}, and a unit reports only its own techniques ({mine}); "
+                        "nothing was changed")
 
 
 def _latest_reports(db: Session, a: Actor) -> pd.DataFrame:
     rows = db.execute(select(Report.unit_id, Report.technique, Report.period, Report.activity,
-                             Version.number).join(Version, Report.version_id == Version.id)
+                             Version.number, Report.date)
+                      .join(Version, Report.version_id == Version.id)
                       .where(Version.plan_id == a.plan.id).order_by(Report.id)).all()
     frame = pd.DataFrame(rows, columns=["unit", "technique", "period", "actual",
-                                        "reported_against"])
-    return frame.drop_duplicates(["technique", "period"], keep="last")
+                                        "reported_against", "date"])
+    frame = frame.drop_duplicates(["technique", "period"], keep="last")
+    frame["share"] = [_share(p, d) for p, d in zip(frame["period"], frame["date"], strict=True)]
+    frame["date"] = [None if d is None or pd.isna(d) else d.isoformat() for d in frame["date"]]
+    return frame
+
+
+def _share(period: str, date: dt.date | None) -> float:
+    """The share of ``period`` gone by ``date`` (1 for a report of the whole period)."""
+    span = None if date is None or pd.isna(date) else period_dates(period)
+    if span is None or date is None:
+        return 1.0
+    return ((date - span[0]).days + 1) / ((span[1] - span[0]).days + 1)
 
 
 def fulfilment(db: Session, cache: VersionCache, a: Actor) -> dict[str, Any]:
@@ -69,7 +108,7 @@ def fulfilment(db: Session, cache: VersionCache, a: Actor) -> dict[str, Any]:
     planned = loaded(db, cache, current).tables["activity"]
     table = reports.merge(planned.rename(columns={"level": "planned"}),
                           on=["technique", "period"], how="left")
-    table["planned"] = table["planned"].astype(float)
+    table["planned"] = table["planned"].astype(float) * table["share"]  # pro rata to the date
     with np.errstate(divide="ignore", invalid="ignore"):
         table["ratio"] = np.where(table["planned"] > 0, table["actual"] / table["planned"],
                                   np.nan)

@@ -274,8 +274,11 @@ def compare(db: Session, cache: VersionCache, a: Actor, first: int, second: int
     techniques whose activity changed most."""
     va, vb = version(db, a, first), version(db, a, second)
     la, lb = loaded(db, cache, va), loaded(db, cache, vb)
+    # a re-plan covers the remaining periods only: compare the periods both have
+    shared = set(la.economy.periods) & set(lb.economy.periods)
     act = la.tables["activity"].merge(lb.tables["activity"], on=["technique", "period"],
                                       how="outer", suffixes=("_a", "_b")).fillna(0.0)
+    act = act[act["period"].isin(shared)]
     act["change"] = act["level_b"] - act["level_a"]
     moved = act.reindex(act["change"].abs().sort_values(ascending=False).index).head(20)
     return {"a": detail(db, cache, a, first), "b": detail(db, cache, a, second),
