@@ -33,7 +33,7 @@ from counterplan.web.requests import (
     upload_body,
 )
 from counterplan.web.rights import Refused, actor
-from counterplan.web.services import reports, rounds, versions, votes
+from counterplan.web.services import conference, reports, rounds, versions, votes
 
 router = APIRouter(prefix="/api")
 
@@ -215,6 +215,22 @@ def outcomes(plan: str, number: Id, who: Reader, state: AppState, response: Resp
 def unit(plan: str, unit: str, who: Reader, state: AppState) -> dict[str, Any]:
     with state.tx() as db:
         return versions.unit_view(db, state.cache, actor(db, who.user, plan), unit)
+
+
+@router.get("/plans/{plan}/units/{unit}/conference",
+            summary="Better norms adopted elsewhere that the unit's techniques could match")
+def unit_conference(plan: str, unit: str, who: Reader, state: AppState, exact: bool = False
+                    ) -> list[dict[str, Any]]:
+    """Each offer with the norm value to propose, the estimated gain and, with
+    ``exact=true``, the exact gain from the evaluator (one evaluation each)."""
+    with state.tx() as db:
+        return conference.offers(db, state.cache, actor(db, who.user, plan), unit, exact)
+
+
+@router.get("/plans/{plan}/norms", summary="The best norm of every product and who holds it")
+def best_norms(plan: str, who: Reader, state: AppState) -> list[dict[str, Any]]:
+    with state.tx() as db:
+        return conference.best(db, state.cache, actor(db, who.user, plan))
 
 
 class ProposalBody(BaseModel):
