@@ -23,8 +23,9 @@ from counterplan.counter.conference import (
 )
 from counterplan.model import Economy, Flows
 from counterplan.plan import solve
-from economies import BAKERIES, economy_from
 from test_cli import run
+
+from economies import BAKERIES, economy_from
 
 UNITS = ["north", "south", "east", "west"]
 
@@ -223,9 +224,9 @@ def write_bakeries(folder: Path) -> Path:
 
 
 def bakeries() -> Economy:
-    from counterplan.io.folder import read_folder
-
     import tempfile
+
+    from counterplan.io.folder import read_folder
 
     with tempfile.TemporaryDirectory() as tmp:
         economy = read_folder(write_bakeries(Path(tmp) / "bake"))

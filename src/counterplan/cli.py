@@ -488,6 +488,8 @@ def conference(
     The adopted norms are put into the economy, the plan is solved, and every
     technique of another unit that makes the same product with more of the
     same input is listed with what matching the better norm would gain."""
+    import numpy as np
+
     from counterplan.counter.conference import adopted_norms, best_norms
     from counterplan.counter.conference import conference as gather
     from counterplan.counter.reconcile import adopt
@@ -513,11 +515,13 @@ def conference(
     with staged_folder(out) as tmp:
         table.to_csv(tmp / "candidates.csv", index=False)
         best_norms(economy).to_csv(tmp / "best-norms.csv", index=False)
-    for row in table.itertuples():
-        gain = "" if row.exact_gain != row.exact_gain else f", exact {row.exact_gain:.6g}"
-        console.say(f"{row.unit}/{row.technique}: {row.input} per {row.product} "
-                    f"{row.norm:.6g} -> {row.better_norm:.6g} as {row.holder_unit}/"
-                    f"{row.holder_technique} (gain estimated {row.estimated_gain:.6g}{gain})")
+    for row in table.to_dict("records"):
+        exact_gain = float(row["exact_gain"])
+        gain = "" if np.isnan(exact_gain) else f", exact {exact_gain:.6g}"
+        console.say(f"{row['unit']}/{row['technique']}: {row['input']} per {row['product']} "
+                    f"{float(row['norm']):.6g} -> {float(row['better_norm']):.6g} as "
+                    f"{row['holder_unit']}/{row['holder_technique']} (gain estimated "
+                    f"{float(row['estimated_gain']):.6g}{gain})")
     console.say(f"{len(table)} candidate(s) for {len(norms)} adopted norm(s)")
     console.say(_wrote(out))
 

@@ -12,13 +12,14 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-
 from conferences import NOTE, PLAN, adopt_north_sieve, create, ok, set_up
+
 from counterplan.counter.conference import candidates
 from counterplan.io.folder import read_folder
 from counterplan.model import Flows
 from counterplan.plan import solve
 from counterplan.web.auth import add_user
+
 from economies import BAKERIES
 from webtests import Web, snapshot
 

@@ -159,10 +159,8 @@ def _offers(economy: Economy, table: pd.DataFrame, adopted: list[Adopted]) -> pd
         mine = table[table["technique"] == a.technique]
         if mine.empty:
             continue
-        if a.item == mine["product"].iloc[0]:
-            chosen = mine
-        else:
-            chosen = mine[mine["input"] == a.item]
+        output = a.item == mine["product"].iloc[0]
+        chosen = mine if output else mine[mine["input"] == a.item]
         parts.append(pd.DataFrame({
             "p": chosen["p"], "i": chosen["i"], "better_norm": chosen["norm"],
             "holder_technique": a.technique, "holder_unit": chosen["unit"],
@@ -194,11 +192,14 @@ def _estimate(economy: Economy, found: pd.DataFrame, valuations: pd.DataFrame,
     x = activity.assign(technique=activity["technique"].astype(str),
                         period=activity["period"].astype(str)).set_index(
         ["technique", "period"])["level"]
+    saved = ((found["norm"] - found["better_norm"]) * found["output"]).to_numpy(dtype=float)
+    inputs = found["input"].astype(str).to_numpy()
+    techniques = found["technique"].astype(str).to_numpy()
     out = np.zeros(len(found))
-    for k, row in enumerate(found.itertuples(index=False)):
-        saved = (row.norm - row.better_norm) * row.output
-        out[k] = sum(saved * float(v.get((row.input, t), 0.0)) *
-                     float(x.get((row.technique, t), 0.0)) for t in economy.periods)
+    for t in economy.periods:
+        worth = np.array([float(v.get((i, t), 0.0)) for i in inputs])
+        level = np.array([float(x.get((j, t), 0.0)) for j in techniques])
+        out += saved * worth * level
     return out
 
 

@@ -83,16 +83,21 @@ def offers(db: Session, cache: VersionCache, a: Actor, unit: str, exact: bool = 
     table = candidates(got.economy, valuations(got), got.tables["activity"],
                        adopted(db, a, got.economy, v.number))
     table = table[table["unit"] == unit].reset_index(drop=True)
-    gains = [None] * len(table)
+    gains: list[float | None] = [None] * len(table)
     if exact and len(table):
         with got.evaluator() as judge:
             gains = [float(g) for g in exact_gains(got.economy, table, judge)]
     rows = []
-    for row, gain in zip(table.to_dict("records"), gains, strict=True):
-        rows.append({**{k: (float(x) if isinstance(x, float | np.floating) else str(x))
-                        for k, x in row.items()}, "exact_gain": gain,
-                     "proposal_note": proposal_note(row)})
+    for row, gain in zip(_plain(table), gains, strict=True):
+        rows.append({**row, "exact_gain": gain, "proposal_note": proposal_note(row)})
     return rows
+
+
+def _plain(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``table`` with Python numbers and strings (for JSON and pages)."""
+    return [{str(k): (float(x) if isinstance(x, float | np.floating) else
+                      int(x) if isinstance(x, int | np.integer) else str(x))
+             for k, x in row.items()} for row in table.to_dict("records")]
 
 
 def proposal_note(row: dict[str, Any]) -> str:
@@ -111,7 +116,4 @@ def best(db: Session, cache: VersionCache, a: Actor) -> list[dict[str, Any]]:
     v = published(db, a.plan) or (latest(db, a.plan) if a.office else None)
     if v is None:
         return []
-    table = best_norms(loaded(db, cache, v).economy)
-    return [{k: (float(x) if isinstance(x, float | np.floating) else
-                 int(x) if isinstance(x, int | np.integer) else str(x))
-             for k, x in row.items()} for row in table.to_dict("records")]
+    return _plain(best_norms(loaded(db, cache, v).economy))
