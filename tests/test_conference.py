@@ -270,3 +270,11 @@ def test_cli_refuses_a_file_without_norms_and_names_bad_rows(tmp_path: Path) -> 
               "--out", tmp_path / "conf")
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "bad.csv:2" in out.stderr and "-zero" in out.stderr
+
+
+def test_the_help_page_reads_like_the_other_commands() -> None:
+    import test_cli
+
+    test_cli.test_every_help_page_reads_like_a_researchers_tool(["conference"])
+    out = run("conference", "--help")
+    assert "--adopted COUNTERPLANS" in out.stdout and "--exact" in out.stdout
