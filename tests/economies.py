@@ -115,7 +115,7 @@ BAKERIES = {
     "units.csv": "id,name\nnorth,north bakery\nsouth,south bakery\neast,east bakery\n"
                  "mill,the mill\n",
     "flows.csv": "technique,item,amount\nbake-north,bread,1\nbake-north,flour,-0.6\n"
-                 "bake-north,labour,-0.3\nbake-south,bread,1\nbake-south,flour,-0.8\n"
+                 "bake-north,labour,-0.28\nbake-south,bread,1\nbake-south,flour,-0.8\n"
                  "bake-south,labour,-0.25\nbake-east,bread,2\nbake-east,flour,-1.1\n"
                  "bake-east,labour,-0.5\nmill,flour,1\nmill,labour,-0.2\n",
     "availability.csv": "item,period,amount\nlabour,1,100\nlabour,2,110\n",

@@ -117,7 +117,7 @@ def count(web: Web, table: str) -> int:
 
 
 TABLES = ("users", "plans", "memberships", "versions", "publications", "rounds", "proposals",
-          "outcomes", "polls", "poll_items", "voters", "reports")
+          "outcomes", "polls", "poll_items", "voters", "reports", "challenges")
 
 
 def snapshot(web: Web) -> dict[str, int]:

@@ -33,7 +33,14 @@ from counterplan.web.requests import (
     upload_body,
 )
 from counterplan.web.rights import Refused, actor
-from counterplan.web.services import conference, reports, rounds, versions, votes
+from counterplan.web.services import (
+    competition,
+    conference,
+    reports,
+    rounds,
+    versions,
+    votes,
+)
 
 router = APIRouter(prefix="/api")
 
@@ -340,3 +347,44 @@ def report(plan: str, unit: str, body: ReportBody, who: Writer, state: AppState
 def fulfilment(plan: str, who: Reader, state: AppState) -> dict[str, Any]:
     with state.tx() as db:
         return reports.fulfilment(db, state.cache, actor(db, who.user, plan))
+
+
+# -- competition between units ---------------------------------------------------------
+
+@router.get("/plans/{plan}/challenges",
+            summary="Every challenge between units, with its running standings")
+def challenges(plan: str, who: Reader, state: AppState) -> list[dict[str, Any]]:
+    with state.tx() as db:
+        return competition.challenges(db, state.cache, actor(db, who.user, plan))
+
+
+class ChallengeBody(BaseModel):
+    unit: str = Field(max_length=200, description="the challenging unit (you are its delegate)")
+    opponent: str = Field(max_length=200, description="the unit challenged")
+    measure: str = Field(max_length=200, description="fulfilment, norms or delivery")
+    item: str = Field("", max_length=200, description="delivery: the product")
+    first_period: str = Field("", max_length=200)
+    last_period: str = Field("", max_length=200)
+    rules: str = Field("", max_length=2000, description="what is at stake, in words")
+
+
+@router.post("/plans/{plan}/challenges", status_code=201,
+             summary="Challenge another unit on a measure over a span of periods")
+def make_challenge(plan: str, body: ChallengeBody, who: Writer, state: AppState
+                   ) -> dict[str, Any]:
+    with state.tx() as db:
+        return competition.make(db, state.cache, actor(db, who.user, plan), body.unit,
+                                body.opponent, body.measure, body.item, body.first_period,
+                                body.last_period, body.rules)
+
+
+@router.post("/plans/{plan}/challenges/{number}/accept")
+def accept_challenge(plan: str, number: Id, who: Writer, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return competition.answer(db, actor(db, who.user, plan), number, True)
+
+
+@router.post("/plans/{plan}/challenges/{number}/decline")
+def decline_challenge(plan: str, number: Id, who: Writer, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return competition.answer(db, actor(db, who.user, plan), number, False)

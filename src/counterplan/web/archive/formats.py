@@ -17,18 +17,24 @@ from typing import Any
 from counterplan.counter.proposals import COLUMNS
 from counterplan.errors import CounterplanError, InvalidInput, Problem
 from counterplan.web.models import (
+    CHALLENGE_STATES,
+    MEASURES,
     ROLES,
 )
 
 FORMAT = "counterplan-web-archive"
-#: 2: text that begins as a spreadsheet formula is written with a guard (below).
-FORMAT_VERSION = 2
-#: The format versions restore reads: 1 wrote every text as it was.
-READS = (1, 2)
+#: 2: text that begins as a spreadsheet formula is written with a guard (below);
+#: 3: each plan's challenges.csv (competition between units).
+FORMAT_VERSION = 3
+#: The format versions restore reads: 1 wrote every text as it was; 1 and 2 have
+#: no challenges (none are restored).
+READS = (1, 2, 3)
+#: The files (and tables) each format version added, for reading older archives.
+ADDED_IN = {"challenges": 3}
 MANIFEST = "manifest.json"
 #: The tables an archive holds, in the manifest's counts.
 TABLES = ("users", "plans", "memberships", "versions", "publications", "rounds", "proposals",
-          "outcomes", "polls", "poll_items", "voters", "ballots", "reports")
+          "outcomes", "polls", "poll_items", "voters", "ballots", "reports", "challenges")
 DAMAGED = ("the archive is damaged or was edited: export it again with `counterplan export`, "
            "or restore an intact copy")
 
@@ -67,6 +73,10 @@ PLAN_FILES: dict[str, Spec] = {
     "reports": (("version", "version"), ("unit", "text"), ("technique", "text"),
                 ("period", "text"), ("activity", "float"), ("note", "text"),
                 ("reported_by", "user?"), ("created_at", "time")),
+    "challenges": (("number", "int"), ("challenger", "text"), ("challenged", "text"),
+                   ("measure", "name"), ("item", "text"), ("first_period", "text"),
+                   ("last_period", "text"), ("rules", "text"), ("version", "version"),
+                   ("state", "name"), ("created_at", "time"), ("answered_at", "time?")),
 }
 COUNTERPLAN: Spec = tuple((c, "text" if c == "note" else "plain") for c in COLUMNS)
 NUMBERS = ("int", "version", "round", "proposal", "poll")
@@ -81,10 +91,12 @@ FIELD_CHARS = 2**31 - 1
 #: Columns whose rows must differ, and columns of a few allowed values.
 KEYS = {"memberships": ("user", "role", "unit"), "versions": ("number",),
         "rounds": ("number",), "proposals": ("id",), "outcomes": ("version", "proposal"),
-        "polls": ("id",), "poll_totals": ("poll", "proposal"), "voters": ("poll", "user")}
+        "polls": ("id",), "poll_totals": ("poll", "proposal"), "voters": ("poll", "user"),
+        "challenges": ("number",)}
 CHOICES = {("memberships", "role"): ROLES, ("rounds", "state"): ("open", "reconciled"),
            ("proposals", "state"): ("proposed", "submitted"),
-           ("polls", "state"): ("open", "closed")}
+           ("polls", "state"): ("open", "closed"),
+           ("challenges", "measure"): MEASURES, ("challenges", "state"): CHALLENGE_STATES}
 
 Row = dict[str, Any]
 

@@ -20,6 +20,7 @@ from counterplan import __version__
 from counterplan.counter.proposals import COLUMNS
 from counterplan.errors import CounterplanError
 from counterplan.web.archive.formats import (
+    ADDED_IN,
     CHOICES,
     COUNTERPLAN,
     FORMAT,
@@ -37,6 +38,7 @@ from counterplan.web.archive.formats import (
 )
 from counterplan.web.db import migrate, sessions, transaction
 from counterplan.web.models import (
+    Challenge,
     Membership,
     Outcome,
     Plan,
@@ -86,7 +88,7 @@ def read_archive(root: Path) -> Archive:
     known = {u["name"] for u in users}
     if not (root / "plans").is_dir():
         raise _damaged(root / "plans", None, "is missing")
-    plans = [_read_plan(folder, known, guarded)
+    plans = [_read_plan(folder, known, guarded, version)
              for folder in sorted((root / "plans").iterdir()) if folder.is_dir()]
     held = Counter(users=len(users), plans=len(plans))
     for plan in plans:
@@ -149,17 +151,20 @@ def _read_manifest(root: Path) -> tuple[dict[str, int], int]:
                                    f"{', '.join(map(str, READS))}",
                        fix="restore it with the counterplan version that wrote it")
     counts = manifest.get("counts")
+    if isinstance(counts, dict) and isinstance(version, int):  # older: none of the later
+        counts = {**{t: 0 for t, since in ADDED_IN.items() if version < since}, **counts}
     if not isinstance(counts, dict) or sorted(counts) != sorted(TABLES) or not all(
             isinstance(v, int) for v in counts.values()):
         raise _damaged(path, None, f"has no counts of the tables {', '.join(TABLES)}")
     return counts, version
 
 
-def _read_plan(folder: Path, users: set[str], guarded: bool) -> PlanData:
+def _read_plan(folder: Path, users: set[str], guarded: bool, version: int) -> PlanData:
     if not 0 < len(folder.name) <= 64 or not set(folder.name) <= NAME_CHARS:
         raise _damaged(folder, None, "is not a plan's name (1 to 64 of a-z, 0-9, '-', '_')")
     info = _read_plan_json(folder / "plan.json")
     tables = {file: _read_csv(folder / f"{file}.csv", spec, guarded)
+              if version >= ADDED_IN.get(file, 1) else []
               for file, spec in PLAN_FILES.items()}
     _check_tables(folder, tables, users)
     changes = _read_changes(folder, tables["proposals"], guarded)
@@ -337,6 +342,12 @@ def _add_plan(s: Session, data: PlanData, users: dict[str, int]) -> None:
                      technique=r["technique"], period=r["period"], activity=r["activity"],
                      note=r["note"], reported_by=_id(users, r["reported_by"]),
                      created_at=r["created_at"]) for r in t["reports"])
+    s.add_all(Challenge(plan_id=plan.id, number=r["number"], challenger=r["challenger"],
+                        challenged=r["challenged"], measure=r["measure"], item=r["item"],
+                        first_period=r["first_period"], last_period=r["last_period"],
+                        rules=r["rules"], version_id=versions[r["version"]].id,
+                        state=r["state"], created_at=r["created_at"],
+                        answered_at=r["answered_at"]) for r in t["challenges"])
     s.flush()
 
 

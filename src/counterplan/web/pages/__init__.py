@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from counterplan.web.pages import account, plan, unit
+from counterplan.web.pages import account, competition, plan, unit
 from counterplan.web.pages.common import error_page
 
 router = APIRouter()
 router.include_router(account.router)
 router.include_router(plan.router)
 router.include_router(unit.router)
+router.include_router(competition.router)
+router.include_router(competition.router)
 
 __all__ = ["error_page", "router"]
