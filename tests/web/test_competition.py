@@ -257,3 +257,25 @@ def test_the_page_is_public_to_the_plan(web: Web, path: str, status: int) -> Non
                                 follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"].endswith("#challenge-1")
     assert standings(web, 1)["state"] == "accepted"
+
+
+def test_an_archive_of_format_2_restores_with_no_challenges(web: Web, db_url: str,
+                                                             tmp_path: Path) -> None:
+    """Format 2 had no challenges.csv and no count of challenges."""
+    import json
+
+    create(web)
+    exporter.export(web.app.state.counterplan.engine, tmp_path / "a")
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    manifest["format_version"] = 2
+    del manifest["counts"]["challenges"]
+    (tmp_path / "a" / "manifest.json").write_text(json.dumps(manifest))
+    for plan in ("brazil", "bakeries"):
+        (tmp_path / "a" / "plans" / plan / "challenges.csv").unlink()
+    with new_empty(db_url, tmp_path) as url:
+        restored = database.connect(url)
+        try:
+            counts = restorer.restore(restored, tmp_path / "a")
+            assert counts["challenges"] == 0 and counts["plans"] == 2
+        finally:
+            restored.dispose()
