@@ -278,3 +278,28 @@ def test_the_help_page_reads_like_the_other_commands() -> None:
     test_cli.test_every_help_page_reads_like_a_researchers_tool(["conference"])
     out = run("conference", "--help")
     assert "--adopted COUNTERPLANS" in out.stdout and "--exact" in out.stdout
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_best_norms_are_the_least_of_the_comparable_norms(seed: int) -> None:
+    economy = random_economy(seed)
+    norms: dict[tuple[str, str], list[tuple[float, str]]] = {}
+    for t in economy.techniques.index:  # brute force: every norm, from the definition
+        column = economy.flow_matrix[:, economy.techniques.index.get_loc(t)].toarray().ravel()
+        made = np.flatnonzero(column > 0)
+        if len(made) != 1:
+            continue
+        p = made[0]
+        for i in np.flatnonzero(column < 0):
+            key = (str(economy.items.index[p]), str(economy.items.index[i]))
+            norms.setdefault(key, []).append((-column[i] / column[p], str(t)))
+    want = {k: v for k, v in norms.items() if len(v) > 1}
+    best = best_norms(economy).set_index(["product", "input"])
+    assert set(best.index) == set(want)
+    for key, found in want.items():
+        least = min(n for n, _ in found)
+        assert best.loc[key, "best_norm"] == pytest.approx(least, rel=1e-12)
+        assert best.loc[key, "holders"] == ", ".join(sorted(
+            t for n, t in found if n <= least * (1 + 1e-9)))
+        assert best.loc[key, "techniques"] == len(found)
+        assert best.loc[key, "worse"] == sum(n > least * (1 + 1e-9) for n, _ in found)

@@ -145,13 +145,18 @@ def test_no_button_without_an_open_round_and_none_for_the_office(web: Web) -> No
     ok(web.as_("office").post(f"{PLAN}/rounds"), 201)
     office = web.as_("office").get(f"{PAGE}/units/south")
     assert "bake-south" in office.text and "Propose this norm" not in office.text
-    # another unit's member cannot send south's one-step form
+    # the office and another unit's member cannot send south's one-step form;
+    # someone outside the plan is told it does not exist
+    with web.app.state.counterplan.tx() as db:
+        add_user(db, "outsider", "counterplan-demo")
     before = snapshot(web)
-    north = web.as_("food-member1")
-    refused = north.client.post(f"{PAGE}/units/south/proposals", data={
-        "csrf": north.csrf, "kind": "norm", "technique": "bake-south", "item": "flour",
-        "value": "-0.5"}, follow_redirects=False)
-    assert refused.status_code == 403 and snapshot(web) == before
+    for name, status in (("food-member1", 403), ("office", 403), ("outsider", 404)):
+        user = web.as_(name)
+        refused = user.client.post(f"{PAGE}/units/south/proposals", data={
+            "csrf": user.csrf, "kind": "norm", "technique": "bake-south", "item": "flour",
+            "value": "-0.5"}, follow_redirects=False)
+        assert refused.status_code == status, name
+    assert snapshot(web) == before
 
 
 # -- the rights of the new routes ------------------------------------------------------

@@ -94,20 +94,21 @@ def best_norms(economy: Economy) -> pd.DataFrame:
     table = norm_table(economy)
     columns = ["product", "input", "best_norm", "holders", "holder_units", "techniques",
                "worse"]
+    key = ["product", "input"]
+    table = table[table.groupby(key)["norm"].transform("size") > 1]
     if table.empty:
         return pd.DataFrame(columns=columns)
-    rows = []
-    for (product, item), group in table.groupby(["product", "input"], sort=True):
-        if len(group) < 2:
-            continue
-        best = float(group["norm"].min())
-        worse = group["norm"] > best * (1 + RTOL)
-        at_best = group[~worse].sort_values("technique")
-        rows.append({"product": product, "input": item, "best_norm": best,
-                     "holders": ", ".join(at_best["technique"]),
-                     "holder_units": ", ".join(dict.fromkeys(u for u in at_best["unit"] if u)),
-                     "techniques": len(group), "worse": int(worse.sum())})
-    return pd.DataFrame(rows, columns=columns)
+    table = table.assign(best=table.groupby(key)["norm"].transform("min"))
+    table["worse"] = table["norm"] > table["best"] * (1 + RTOL)
+    at_best = table[~table["worse"]].sort_values([*key, "technique"])
+    grouped = table.groupby(key, sort=True)
+    out = pd.DataFrame({
+        "best_norm": grouped["best"].first(),
+        "holders": at_best.groupby(key)["technique"].agg(", ".join),
+        "holder_units": at_best.groupby(key)["unit"].agg(
+            lambda units: ", ".join(dict.fromkeys(u for u in units if u))),
+        "techniques": grouped.size(), "worse": grouped["worse"].sum().astype(int)})
+    return out.reset_index()[columns]
 
 
 def adopted_norms(plans: list[CounterPlan], economy: Economy) -> list[Adopted]:
