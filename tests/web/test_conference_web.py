@@ -72,6 +72,7 @@ def test_an_adopted_norm_is_offered_exactly_to_the_comparable_worse_units(
     matched = solve(replace(economy, flows=Flows(f.technique, f.item, amount)))
     assert south["exact_gain"] == pytest.approx(matched.value - plan.value, rel=1e-6)
     assert south["exact_gain"] > 0
+    assert web.as_("office").get(f"{PLAN}/units/nowhere/conference").status_code == 404
     # without asking, no exact gain is computed
     assert ok(web.as_("agro-member1").get(f"{PLAN}/units/south/conference"))[0][
         "exact_gain"] is None

@@ -23,7 +23,7 @@ from counterplan.counter.conference import Adopted, best_norms, candidates, exac
 from counterplan.counter.proposals import replaced_rows
 from counterplan.model import Economy
 from counterplan.web.models import Outcome, Proposal, Publication, Version
-from counterplan.web.rights import Actor, need_unit
+from counterplan.web.rights import Actor, Refused, need_unit
 from counterplan.web.services.versions import in_force, latest, loaded, published
 from counterplan.web.store import Loaded, VersionCache
 
@@ -80,6 +80,8 @@ def offers(db: Session, cache: VersionCache, a: Actor, unit: str, exact: bool = 
     need_unit(a, unit, "see the unit's offers of better norms")
     v = in_force(db, a)
     got = loaded(db, cache, v)
+    if unit not in got.economy.units.index:
+        raise Refused(404, f"no unit called {unit!r} in plan {a.plan.name!r}")
     table = candidates(got.economy, valuations(got), got.tables["activity"],
                        adopted(db, a, got.economy, v.number))
     table = table[table["unit"] == unit].reset_index(drop=True)
