@@ -88,8 +88,8 @@ def brute_force(economy: Economy, adopted: Adopted) -> dict[tuple[str, str], flo
     if p is None:
         return {}
     inputs = [i for i, a in net[holder].items() if a < 0]
-    if adopted.item != p:
-        inputs = [adopted.item] if adopted.item in inputs else []
+    if adopted.item != p:  # an input, or one the norm took away (norm zero)
+        inputs = [adopted.item] if net[holder].get(adopted.item, 1.0) <= 0 else []
     found = {}
     for i in inputs:
         best = -net[holder][i] / net[holder][p]
@@ -303,3 +303,18 @@ def test_best_norms_are_the_least_of_the_comparable_norms(seed: int) -> None:
             t for n, t in found if n <= least * (1 + 1e-9)))
         assert best.loc[key, "techniques"] == len(found)
         assert best.loc[key, "worse"] == sum(n > least * (1 + 1e-9) for n, _ in found)
+
+
+def test_a_norm_that_takes_an_input_away_offers_zero() -> None:
+    economy = changed(bakeries(), "bake-north", "flour", 0.0)  # bread from no flour at all
+    plan = solve(economy)
+    table = candidates(economy, valuation_table(plan), plan.activity_table(),
+                       [Adopted("magic", "bake-north", "flour")])
+    assert set(table["technique"]) == {"bake-south", "bake-east"}
+    assert (table["better_norm"] == 0).all() and (table["value"] == 0).all()
+    assert brute_force(economy, Adopted("magic", "bake-north", "flour")) == {
+        ("bake-south", "flour"): 0.0, ("bake-east", "flour"): 0.0}
+    gains = exact_gains(economy, table)
+    for row, gain in zip(table.itertuples(), gains, strict=True):
+        other = solve(changed(economy, row.technique, "flour", 0.0))
+        assert gain == pytest.approx(other.value - plan.value, rel=1e-6)

@@ -154,20 +154,36 @@ def candidates(economy: Economy, valuations: pd.DataFrame, activity: pd.DataFram
 
 def _offers(economy: Economy, table: pd.DataFrame, adopted: list[Adopted]) -> pd.DataFrame:
     """The (p, i) norms each adopted flow sets: for an input, its norm for the
-    technique's output; for the output, every input's norm."""
+    technique's output (zero where the norm took the input away); for the
+    output, every input's norm."""
+    output = outputs(economy)
     parts = []
     for a in adopted:
-        mine = table[table["technique"] == a.technique]
-        if mine.empty:
+        if a.technique not in economy.techniques.index or a.item not in economy.items.index:
             continue
-        output = a.item == mine["product"].iloc[0]
-        chosen = mine if output else mine[mine["input"] == a.item]
+        j = int(economy.techniques.index.get_indexer([a.technique])[0])
+        i = int(economy.items.index.get_indexer([a.item])[0])
+        if output[j] < 0:
+            continue  # joint production (or nothing made): no norms
+        mine = table[table["j"] == j]
+        chosen = mine if i == output[j] else mine[mine["i"] == i]
+        if chosen.empty and i != output[j] and _listed(economy, j, i):
+            unit = str(economy.techniques["unit_id"].iloc[j])
+            chosen = pd.DataFrame({"p": [output[j]], "i": [i], "norm": [0.0], "unit": [unit]})
         parts.append(pd.DataFrame({
             "p": chosen["p"], "i": chosen["i"], "better_norm": chosen["norm"],
             "holder_technique": a.technique, "holder_unit": chosen["unit"],
             "source": a.source, "note": a.note}))
     columns = ["p", "i", "better_norm", "holder_technique", "holder_unit", "source", "note"]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def _listed(economy: Economy, j: int, i: int) -> bool:
+    """Does technique j list item i in its flows with a net flow of zero (a
+    norm that took the input away)?"""
+    f = economy.flows
+    rows = (f.technique == j) & (f.item == i)
+    return bool(rows.any()) and float(f.amount[rows].sum()) == 0.0
 
 
 def _matching_value(economy: Economy, found: pd.DataFrame) -> NDArray[np.float64]:
@@ -181,7 +197,7 @@ def _matching_value(economy: Economy, found: pd.DataFrame) -> NDArray[np.float64
     keys = list(zip(found["j"], found["i"], strict=True))
     made = np.array([float(own.get(k, 0.0)) for k in keys]) if len(own) else \
         np.zeros(len(found))
-    return -found["better_norm"].to_numpy() * found["output"].to_numpy() - made
+    return -found["better_norm"].to_numpy() * found["output"].to_numpy() - made + 0.0
 
 
 def _estimate(economy: Economy, found: pd.DataFrame, valuations: pd.DataFrame,
