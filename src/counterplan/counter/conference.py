@@ -161,8 +161,8 @@ def _offers(economy: Economy, table: pd.DataFrame, adopted: list[Adopted]) -> pd
     for a in adopted:
         if a.technique not in economy.techniques.index or a.item not in economy.items.index:
             continue
-        j = int(economy.techniques.index.get_indexer([a.technique])[0])
-        i = int(economy.items.index.get_indexer([a.item])[0])
+        j = int(economy.techniques.index.get_indexer(pd.Index([a.technique]))[0])
+        i = int(economy.items.index.get_indexer(pd.Index([a.item]))[0])
         if output[j] < 0:
             continue  # joint production (or nothing made): no norms
         mine = table[table["j"] == j]
