@@ -42,10 +42,11 @@ def make(db: Session, cache: VersionCache, a: Actor, challenger: str, challenged
     item, first, last = item.strip(), first.strip(), last.strip()
     units = [str(u) for u in e.units.index]
     if challenged not in units or challenged == challenger:
-        raise Refused(422, f"{challenged!r} is not another unit of the plan; challenge one of "
+        raise Refused(422, f"{challenged[:60]!r} is not another unit of the plan; challenge one of "
                            f"{', '.join(u for u in units if u != challenger)}")
     if measure not in MEASURES:
-        raise Refused(422, f"no measure called {measure!r}; give one of {', '.join(MEASURES)}")
+        raise Refused(422, f"no measure called {measure[:60]!r}; give one of "
+                           f"{', '.join(MEASURES)}")
     if measure == "norms":
         if first or last or item:
             raise Refused(422, "norm improvement is measured from the version in force now to "
@@ -56,7 +57,7 @@ def make(db: Session, cache: VersionCache, a: Actor, challenger: str, challenged
     if measure == "delivery":
         makers = {u: _makes(e, u, item) for u in (challenger, challenged)}
         if not all(makers.values()):
-            raise Refused(422, f"{item!r} is not a product that both {challenger} and "
+            raise Refused(422, f"{item[:60]!r} is not a product that both {challenger} and "
                                f"{challenged} make; give a product each of them makes")
     elif item:
         raise Refused(422, f"a challenge on {MEASURE_WORDS[measure]} names no product: leave "
@@ -76,7 +77,7 @@ def _check_span(e: Economy, first: str, last: str) -> None:
     periods = list(e.periods)
     for what, p in (("first", first), ("last", last)):
         if p not in periods:
-            raise Refused(422, f"the {what} period {p!r} is not a period of the plan; give "
+            raise Refused(422, f"the {what} period {p[:60]!r} is not a period of the plan; give "
                                f"one of {', '.join(periods)}")
     if periods.index(first) > periods.index(last):
         raise Refused(422, f"the span {first} to {last} runs backwards; give the first "
