@@ -21,6 +21,5 @@ router.include_router(account.router)
 router.include_router(plan.router)
 router.include_router(unit.router)
 router.include_router(competition.router)
-router.include_router(competition.router)
 
 __all__ = ["error_page", "router"]
