@@ -103,3 +103,21 @@ def io_economies(draw: st.DrawFn) -> Economy:
                                    for t in periods], columns=["item", "period", "amount"]),
         targets=pd.DataFrame([(p, t, float(rng.uniform(0.1, 5))) for p in products
                               for t in periods], columns=["item", "period", "amount"]))
+
+
+#: Three bakeries and a mill (tests/test_conference.py, the web's conference tests).
+BAKERIES = {
+    "economy.toml": 'name = "bakeries"\nperiods = ["1", "2"]\n',
+    "items.csv": "id,kind,unit,name,depreciation\nbread,product,loaves,bread,\n"
+                 "flour,product,kg,flour,\nlabour,resource,hours,labour,\n",
+    "techniques.csv": "id,name,unit_id,min,max\nbake-north,,north,,30\nbake-south,,south,,\n"
+                      "bake-east,,east,,20\nmill,,mill,,\n",
+    "units.csv": "id,name\nnorth,north bakery\nsouth,south bakery\neast,east bakery\n"
+                 "mill,the mill\n",
+    "flows.csv": "technique,item,amount\nbake-north,bread,1\nbake-north,flour,-0.6\n"
+                 "bake-north,labour,-0.28\nbake-south,bread,1\nbake-south,flour,-0.8\n"
+                 "bake-south,labour,-0.25\nbake-east,bread,2\nbake-east,flour,-1.1\n"
+                 "bake-east,labour,-0.5\nmill,flour,1\nmill,labour,-0.2\n",
+    "availability.csv": "item,period,amount\nlabour,1,100\nlabour,2,110\n",
+    "targets.csv": "item,period,amount,weight\nbread,1,10,1\nbread,2,10,1\n",
+}

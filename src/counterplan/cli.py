@@ -469,6 +469,64 @@ def reconcile(
 
 
 @app.command()
+def conference(
+    folder: Folder,
+    adopted: Annotated[Path, typer.Option(
+        help="counter-plan CSV whose norm rows were adopted (the reconciliation's accepted "
+             "ones)", metavar="COUNTERPLANS", show_default=False)],
+    out: Annotated[Path | None, _out("folder for candidates.csv and best-norms.csv",
+                                     "FOLDER-conference")] = None,
+    exact: Annotated[bool, typer.Option(
+        "--exact", help="also the exact gain of each candidate (one evaluation each)")
+        ] = False,
+    objective: Objective = None,
+    force: Force = False,
+    quiet: Quiet = False,
+) -> None:
+    """Offer adopted better norms to every unit with a comparable, worse technique.
+
+    The adopted norms are put into the economy, the plan is solved, and every
+    technique of another unit that makes the same product with more of the
+    same input is listed with what matching the better norm would gain."""
+    import numpy as np
+
+    from counterplan.counter.conference import adopted_norms, best_norms
+    from counterplan.counter.conference import conference as gather
+    from counterplan.counter.reconcile import adopt
+    from counterplan.io.atomic import staged_folder
+    from counterplan.plan import solve as solve_plan
+
+    console.quiet = quiet
+    out = _output_folder(out, folder, "conference", force, [folder, adopted],
+                         frozenset({"candidates.csv", "best-norms.csv"}))
+    economy = _read(folder)
+    plans = _read_counterplans(adopted, economy)
+    norms = adopted_norms(plans, economy)
+    if not norms:
+        raise InvalidInput([Problem(adopted.name, None, "has no norm rows: nothing to offer",
+                                    "give the counter-plans whose norms were adopted "
+                                    "(kind 'norm')")])
+    economy = adopt(economy, [p for p in plans if any(c.kind == "norm" for c in p.changes)])
+    with console.step("solving the plan with the adopted norms"):
+        plan = solve_plan(economy, objective)
+    with console.step(f"comparing {len(norms)} adopted norm(s)" +
+                      (" and evaluating each candidate" if exact else "")):
+        table = gather(economy, plan, norms, exact, objective)
+    with staged_folder(out) as tmp:
+        table.to_csv(tmp / "candidates.csv", index=False)
+        best_norms(economy).to_csv(tmp / "best-norms.csv", index=False)
+    for row in table.to_dict("records"):
+        exact_gain = float(row["exact_gain"])
+        gain = "" if np.isnan(exact_gain) else f", exact {exact_gain:.6g}"
+        console.say(f"{row['unit']}/{row['technique']}: {row['input']} per {row['product']} "
+                    f"{float(row['norm']):.6g} -> {float(row['better_norm']):.6g} as "
+                    f"{row['holder_unit']}/{row['holder_technique']} (gain estimated "
+                    f"{float(row['estimated_gain']):.6g}{gain})")
+    console.say(f"{len(table)} candidate(s) for {len(norms)} adopted norm(s)")
+    console.say(_wrote(out))
+
+
+@app.command()
 def rounds(
     folder: Folder,
     units: Annotated[Path, typer.Option(

@@ -87,6 +87,24 @@ def engine_of(web: Web) -> sa.Engine:
     return web.app.state.counterplan.engine
 
 
+def as_format_2(root: Path) -> None:
+    """Turn the archive at ``root`` into one as counterplan wrote format 2:
+    none of the files or columns format 3 added, 13 tables counted."""
+    for plan in (root / "plans").iterdir():
+        for name in formats.ADDED_FILES:
+            (plan / f"{name}.csv").unlink()
+        for name, added in formats.ADDED_COLUMNS.items():
+            with (plan / f"{name}.csv").open(newline="", encoding="utf-8") as f:
+                rows = list(csv.reader(f))
+            keep = [k for k, column in enumerate(rows[0]) if column not in added]
+            with (plan / f"{name}.csv").open("w", newline="", encoding="utf-8") as f:
+                csv.writer(f, lineterminator="\n").writerows([r[k] for k in keep] for r in rows)
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["format_version"] = 2
+    manifest["counts"] = {t: manifest["counts"][t] for t in formats.TABLES_BEFORE_3}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+
+
 def tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes()
             for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -118,7 +118,7 @@ def count(web: Web, table: str) -> int:
 
 TABLES = ("users", "plans", "memberships", "versions", "publications", "rounds", "proposals",
           "outcomes", "polls", "poll_items", "voters", "reports", "plan_exceptions",
-          "cycle_settings")
+          "cycle_settings", "challenges")
 
 
 def snapshot(web: Web) -> dict[str, int]:

@@ -33,7 +33,15 @@ from counterplan.web.requests import (
     upload_body,
 )
 from counterplan.web.rights import Refused, actor
-from counterplan.web.services import cycle, reports, rounds, versions, votes
+from counterplan.web.services import (
+    competition,
+    conference,
+    cycle,
+    reports,
+    rounds,
+    versions,
+    votes,
+)
 
 router = APIRouter(prefix="/api")
 
@@ -217,6 +225,22 @@ def unit(plan: str, unit: str, who: Reader, state: AppState) -> dict[str, Any]:
         return versions.unit_view(db, state.cache, actor(db, who.user, plan), unit)
 
 
+@router.get("/plans/{plan}/units/{unit}/conference",
+            summary="Better norms adopted elsewhere that the unit's techniques could match")
+def unit_conference(plan: str, unit: str, who: Reader, state: AppState, exact: bool = False
+                    ) -> list[dict[str, Any]]:
+    """Each offer with the norm value to propose, the estimated gain and, with
+    ``exact=true``, the exact gain from the evaluator (one evaluation each)."""
+    with state.tx() as db:
+        return conference.offers(db, state.cache, actor(db, who.user, plan), unit, exact)
+
+
+@router.get("/plans/{plan}/norms", summary="The best norm of every product and who holds it")
+def best_norms(plan: str, who: Reader, state: AppState) -> list[dict[str, Any]]:
+    with state.tx() as db:
+        return conference.best(db, state.cache, actor(db, who.user, plan))
+
+
 class ProposalBody(BaseModel):
     kind: str = Field(description="pledge, norm, capacity or technique")
     technique: str = ""
@@ -382,3 +406,42 @@ class ReplanBody(BaseModel):
                      "new draft version")
 def replan(plan: str, body: ReplanBody, who: Writer, state: AppState) -> dict[str, Any]:
     return cycle.replan_version(state.tx, state.cache, who.user, plan, body.period)
+# -- competition between units ---------------------------------------------------------
+
+@router.get("/plans/{plan}/challenges",
+            summary="Every challenge between units, with its running standings")
+def challenges(plan: str, who: Reader, state: AppState) -> list[dict[str, Any]]:
+    with state.tx() as db:
+        return competition.challenges(db, state.cache, actor(db, who.user, plan))
+
+
+class ChallengeBody(BaseModel):
+    unit: str = Field(max_length=200, description="the challenging unit (you are its delegate)")
+    opponent: str = Field(max_length=200, description="the unit challenged")
+    measure: str = Field(max_length=200, description="fulfilment, norms or delivery")
+    item: str = Field("", max_length=200, description="delivery: the product")
+    first_period: str = Field("", max_length=200)
+    last_period: str = Field("", max_length=200)
+    rules: str = Field("", max_length=2000, description="what is at stake, in words")
+
+
+@router.post("/plans/{plan}/challenges", status_code=201,
+             summary="Challenge another unit on a measure over a span of periods")
+def make_challenge(plan: str, body: ChallengeBody, who: Writer, state: AppState
+                   ) -> dict[str, Any]:
+    with state.tx() as db:
+        return competition.make(db, state.cache, actor(db, who.user, plan), body.unit,
+                                body.opponent, body.measure, body.item, body.first_period,
+                                body.last_period, body.rules)
+
+
+@router.post("/plans/{plan}/challenges/{number}/accept")
+def accept_challenge(plan: str, number: Id, who: Writer, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return competition.answer(db, actor(db, who.user, plan), number, True)
+
+
+@router.post("/plans/{plan}/challenges/{number}/decline")
+def decline_challenge(plan: str, number: Id, who: Writer, state: AppState) -> dict[str, Any]:
+    with state.tx() as db:
+        return competition.answer(db, actor(db, who.user, plan), number, False)

@@ -335,3 +335,33 @@ class PlanException(Base):
     acknowledged_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+# -- competition between units (issue 14) ----------------------------------------------
+
+#: What units may compete on: their fulfilment, their norms, a product's delivery.
+MEASURES = ("fulfilment", "norms", "delivery")
+CHALLENGE_STATES = ("proposed", "accepted", "declined")
+
+
+class Challenge(Base):
+    """One unit's open challenge to another on a measure of the plan over a
+    span of periods, public within the plan.  Its standings are never stored:
+    they are computed from the units' reports and the versions each time.
+    ``version_id`` is the version in force when it was made (the norms'
+    starting point); ``item`` the product of a delivery challenge."""
+
+    __tablename__ = "challenges"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    challenger: Mapped[str] = mapped_column(String(128))
+    challenged: Mapped[str] = mapped_column(String(128))
+    measure: Mapped[str] = mapped_column(String(16))
+    item: Mapped[str] = mapped_column(String(128), default="")
+    first_period: Mapped[str] = mapped_column(String(64), default="")
+    last_period: Mapped[str] = mapped_column(String(64), default="")
+    rules: Mapped[str] = mapped_column(Text, default="")
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    state: Mapped[str] = mapped_column(String(16), default="proposed")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -31,6 +31,7 @@ from counterplan.web.archive.formats import (
 )
 from counterplan.web.db import is_empty, migrate
 from counterplan.web.models import (
+    Challenge,
     CycleSettings,
     Membership,
     Outcome,
@@ -139,6 +140,11 @@ def _export_plan(s: Session, plan: Plan, users: dict[int, str], folder: Path
          _name(users, r.reported_by), r.created_at, r.date)
         for r in s.scalars(select(Report).where(Report.version_id.in_(vnum))
                            .order_by(Report.id))))
+    n["challenges"] = put("challenges", (
+        (c.number, c.challenger, c.challenged, c.measure, c.item, c.first_period,
+         c.last_period, c.rules, vnum[c.version_id], c.state, c.created_at, c.answered_at)
+        for c in s.scalars(select(Challenge).where(Challenge.plan_id == plan.id)
+                           .order_by(Challenge.number))))
     n.update(_export_cycle(s, plan, vnum, users, folder))
     return n
 

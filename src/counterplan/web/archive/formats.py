@@ -17,25 +17,33 @@ from typing import Any
 from counterplan.counter.proposals import COLUMNS
 from counterplan.errors import CounterplanError, InvalidInput, Problem
 from counterplan.web.models import (
+    CHALLENGE_STATES,
     EXCEPTION_STATES,
+    MEASURES,
     ROLES,
 )
 
 FORMAT = "counterplan-web-archive"
 #: 2: text that begins as a spreadsheet formula is written with a guard (below).
-#: 3: reports have a date; the plan cycle's exceptions and settings.
+#: 3: reports have a date; the plan cycle's exceptions and settings; each
+#: plan's challenges (competition between units).
 FORMAT_VERSION = 3
 #: The format versions restore reads: 1 wrote every text as it was; 1 and 2
-#: have no report dates, exceptions or cycle settings.
+#: have none of the files and columns format 3 added (ADDED_FILES, ADDED_COLUMNS).
 READS = (1, 2, 3)
 MANIFEST = "manifest.json"
 #: The tables an archive holds, in the manifest's counts.
 TABLES = ("users", "plans", "memberships", "versions", "publications", "rounds", "proposals",
           "outcomes", "polls", "poll_items", "voters", "ballots", "reports", "plan_exceptions",
-          "cycle_settings")
-#: What format 3 added: the tables (none in an archive of 1 or 2), and the
-#: columns (empty when an archive of 1 or 2 has not got them).
-ADDED_TABLES = {"plan_exceptions": "exceptions", "cycle_settings": "cycle"}
+          "cycle_settings", "challenges")
+#: The tables of format 1 and 2 (their manifests count no others).
+TABLES_BEFORE_3 = TABLES[:13]
+#: The table each file of a plan fills, where their names differ.
+FILE_TABLES = {"poll_totals": "poll_items", "exceptions": "plan_exceptions",
+               "cycle": "cycle_settings"}
+#: What format 3 added: a plan's files (none in an archive of 1 or 2), and the
+#: columns of older files (empty when an archive of 1 or 2 has not got them).
+ADDED_FILES = ("exceptions", "cycle", "challenges")
 ADDED_COLUMNS = {"reports": ("date",)}
 DAMAGED = ("the archive is damaged or was edited: export it again with `counterplan export`, "
            "or restore an intact copy")
@@ -82,6 +90,10 @@ PLAN_FILES: dict[str, Spec] = {
                    ("closed_at", "time?"), ("note", "text"), ("acknowledged_by", "user?"),
                    ("acknowledged_at", "time?")),
     "cycle": (("escalate_after", "int"),),
+    "challenges": (("number", "int"), ("challenger", "text"), ("challenged", "text"),
+                   ("measure", "name"), ("item", "text"), ("first_period", "text"),
+                   ("last_period", "text"), ("rules", "text"), ("version", "version"),
+                   ("state", "name"), ("created_at", "time"), ("answered_at", "time?")),
 }
 COUNTERPLAN: Spec = tuple((c, "text" if c == "note" else "plain") for c in COLUMNS)
 NUMBERS = ("int", "version", "round", "proposal", "poll")
@@ -97,11 +109,12 @@ FIELD_CHARS = 2**31 - 1
 KEYS = {"memberships": ("user", "role", "unit"), "versions": ("number",),
         "rounds": ("number",), "proposals": ("id",), "outcomes": ("version", "proposal"),
         "polls": ("id",), "poll_totals": ("poll", "proposal"), "voters": ("poll", "user"),
-        "exceptions": ("unit", "technique", "date", "kind")}
+        "exceptions": ("unit", "technique", "date", "kind"), "challenges": ("number",)}
 CHOICES = {("memberships", "role"): ROLES, ("rounds", "state"): ("open", "reconciled"),
            ("exceptions", "state"): EXCEPTION_STATES,
            ("proposals", "state"): ("proposed", "submitted"),
-           ("polls", "state"): ("open", "closed")}
+           ("polls", "state"): ("open", "closed"),
+           ("challenges", "measure"): MEASURES, ("challenges", "state"): CHALLENGE_STATES}
 
 Row = dict[str, Any]
 

@@ -21,17 +21,20 @@ from counterplan.counter.proposals import COLUMNS
 from counterplan.errors import CounterplanError
 from counterplan.web.archive.formats import (
     ADDED_COLUMNS,
-    ADDED_TABLES,
+    ADDED_FILES,
     CHOICES,
     COUNTERPLAN,
+    FILE_TABLES,
     FORMAT,
     KEYS,
     MANIFEST,
     PLAN_FILES,
     READS,
     TABLES,
+    TABLES_BEFORE_3,
     USERS,
     Row,
+    Spec,
     _damaged,
     _load,
     _read_csv,
@@ -39,6 +42,7 @@ from counterplan.web.archive.formats import (
 )
 from counterplan.web.db import migrate, sessions, transaction
 from counterplan.web.models import (
+    Challenge,
     CycleSettings,
     Membership,
     Outcome,
@@ -92,9 +96,9 @@ def read_archive(root: Path) -> Archive:
     plans = [_read_plan(folder, known, version)
              for folder in sorted((root / "plans").iterdir()) if folder.is_dir()]
     held = Counter(users=len(users), plans=len(plans))
-    table_of = {"poll_totals": "poll_items", **{f: t for t, f in ADDED_TABLES.items()}}
     for plan in plans:
-        held.update({table_of.get(file, file): len(rows) for file, rows in plan.tables.items()})
+        held.update({FILE_TABLES.get(file, file): len(rows)
+                     for file, rows in plan.tables.items()})
         held["ballots"] += sum(t["yes"] + t["no"] for t in plan.tables["poll_totals"])
     for table in TABLES:
         if held[table] != counts[table]:
@@ -152,11 +156,12 @@ def _read_manifest(root: Path) -> tuple[dict[str, int], int]:
                                    f"{', '.join(map(str, READS))}",
                        fix="restore it with the counterplan version that wrote it")
     counts = manifest.get("counts")
-    tables = TABLES if version >= 3 else tuple(t for t in TABLES if t not in ADDED_TABLES)
-    if not isinstance(counts, dict) or sorted(counts) not in (sorted(tables), sorted(TABLES)) \
-            or not all(isinstance(v, int) for v in counts.values()):
+    allowed = [sorted(TABLES)] + ([sorted(TABLES_BEFORE_3)] if version < 3 else [])
+    if not isinstance(counts, dict) or sorted(counts) not in allowed or not all(
+            isinstance(v, int) for v in counts.values()):
+        tables = TABLES if version >= 3 else TABLES_BEFORE_3
         raise _damaged(path, None, f"has no counts of the tables {', '.join(tables)}")
-    return {**{t: 0 for t in ADDED_TABLES}, **counts}, version
+    return {table: counts.get(table, 0) for table in TABLES}, version
 
 
 def _read_plan(folder: Path, users: set[str], version: int) -> PlanData:
@@ -164,11 +169,7 @@ def _read_plan(folder: Path, users: set[str], version: int) -> PlanData:
         raise _damaged(folder, None, "is not a plan's name (1 to 64 of a-z, 0-9, '-', '_')")
     guarded = version >= 2
     info = _read_plan_json(folder / "plan.json")
-    before_3 = version < 3
-    tables = {file: [] if before_3 and file in ADDED_TABLES.values() and
-              not (folder / f"{file}.csv").exists() else
-              _read_csv(folder / f"{file}.csv", spec, guarded,
-                        ADDED_COLUMNS.get(file, ()) if before_3 else ())
+    tables = {file: _read_table(folder, file, spec, guarded, version)
               for file, spec in PLAN_FILES.items()}
     _check_tables(folder, tables, users)
     if len(tables["cycle"]) > 1:
@@ -177,6 +178,16 @@ def _read_plan(folder: Path, users: set[str], version: int) -> PlanData:
     changes = _read_changes(folder, tables["proposals"], guarded)
     zips = {row["number"]: _read_version(folder, row) for row in tables["versions"]}
     return PlanData(folder.name, info, tables, changes, zips)
+
+
+def _read_table(folder: Path, file: str, spec: Spec, guarded: bool, version: int
+                ) -> list[Row]:
+    """A plan's file; in format 1 and 2, a file format 3 added may be missing
+    (no rows), and so may a column it added (empty)."""
+    path = folder / f"{file}.csv"
+    if version < 3 and file in ADDED_FILES and not path.exists():
+        return []
+    return _read_csv(path, spec, guarded, ADDED_COLUMNS.get(file, ()) if version < 3 else ())
 
 
 def _read_plan_json(path: Path) -> Row:
@@ -359,6 +370,12 @@ def _add_plan(s: Session, data: PlanData, users: dict[str, int]) -> None:
         acknowledged_at=r["acknowledged_at"]) for r in t["exceptions"])
     s.add_all(CycleSettings(plan_id=plan.id, escalate_after=r["escalate_after"])
               for r in t["cycle"])
+    s.add_all(Challenge(plan_id=plan.id, number=r["number"], challenger=r["challenger"],
+                        challenged=r["challenged"], measure=r["measure"], item=r["item"],
+                        first_period=r["first_period"], last_period=r["last_period"],
+                        rules=r["rules"], version_id=versions[r["version"]].id,
+                        state=r["state"], created_at=r["created_at"],
+                        answered_at=r["answered_at"]) for r in t["challenges"])
     s.flush()
 
 

@@ -20,7 +20,7 @@ from counterplan.web.pages.common import (
 )
 from counterplan.web.requests import Id, PageNumber
 from counterplan.web.rights import actor
-from counterplan.web.services import reports, rounds, versions
+from counterplan.web.services import conference, reports, rounds, versions
 from counterplan.web.services.limits import page_of
 
 router = APIRouter(route_class=PageRoute)
@@ -51,7 +51,8 @@ def plan_page(plan: str, who: Visitor, state: AppState, done: str = "",
             "published": None if current is None else current.number,
             "rounds": all_rounds, "open_round": open_round, "inbox": inbox_page,
             "inbox_count": len(inbox), "page": min(page, pages), "pages": pages,
-            "units": versions.units(db, state.cache, a)}
+            "units": versions.units(db, state.cache, a),
+            "best_norms": conference.best(db, state.cache, a)}
     return render("plan.html", viewer=who, title=a.plan.title, notice=DONE.get(done, ""),
                   **context)
 

@@ -23,7 +23,7 @@ from counterplan.web.pages.common import (
 )
 from counterplan.web.requests import MAX_ID, Id, PageNumber, State
 from counterplan.web.rights import Refused, actor
-from counterplan.web.services import cycle, reports, rounds, versions, votes
+from counterplan.web.services import conference, cycle, reports, rounds, versions, votes
 from counterplan.web.services.limits import page_of
 
 router = APIRouter(route_class=PageRoute)
@@ -52,13 +52,13 @@ def made_ids(made: str) -> set[int]:
 
 @router.get("/plans/{plan}/units/{unit}")
 def unit_page(plan: str, unit: str, who: Visitor, state: AppState, made: str = "",
-              done: str = "", page: PageNumber = 1) -> Response:
+              done: str = "", page: PageNumber = 1, exact: bool = False) -> Response:
     return render("unit.html", viewer=who,
-                  **unit_context(plan, unit, who, state, made, done, page))
+                  **unit_context(plan, unit, who, state, made, done, page, exact))
 
 
 def unit_context(plan: str, unit: str, who: Caller, state: State, made: str = "",
-                 done: str = "", page: int = 1) -> dict[str, Any]:
+                 done: str = "", page: int = 1, exact: bool = False) -> dict[str, Any]:
     """What the unit page shows to ``who``."""
     with state.tx() as db:
         a = actor(db, who.user, plan)
@@ -70,6 +70,7 @@ def unit_context(plan: str, unit: str, who: Caller, state: State, made: str = ""
         exceptions = cycle.unit_exceptions(db, a, unit) if own else []
         watched = cycle.unit_indices(db, state.cache, a, unit) if own else []
         after = cycle.escalate_after(db, a.plan.id)
+        offers = conference.offers(db, state.cache, a, unit, exact)
     fresh = made_ids(made)
     shown, pages = page_of(proposals, page)
     levels: dict[str, dict[str, float]] = {}
@@ -80,6 +81,7 @@ def unit_context(plan: str, unit: str, who: Caller, state: State, made: str = ""
         "plan": a.plan.name, "plan_title": a.plan.title, "u": view, "own": own,
         "delegate": unit in a.delegate_of, "member": unit in a.member_of,
         "office": a.office, "round_open": round_open, "levels": levels,
+        "offers": offers, "exact": exact,
         "proposals": proposals, "proposals_page": shown, "page": min(page, pages),
         "pages": pages,
         # in the order they were made (the file's order for an upload)

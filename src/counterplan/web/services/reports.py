@@ -80,11 +80,11 @@ def _not_yours(e: Economy, unit: str, technique: str, techniques: set[str]) -> R
 
 def _latest_reports(db: Session, a: Actor) -> pd.DataFrame:
     rows = db.execute(select(Report.unit_id, Report.technique, Report.period, Report.activity,
-                             Version.number, Report.date)
+                             Version.number, Report.date, Report.id)
                       .join(Version, Report.version_id == Version.id)
                       .where(Version.plan_id == a.plan.id).order_by(Report.id)).all()
     frame = pd.DataFrame(rows, columns=["unit", "technique", "period", "actual",
-                                        "reported_against", "date"])
+                                        "reported_against", "date", "report"])
     frame = frame.drop_duplicates(["technique", "period"], keep="last")
     frame["share"] = [_share(p, d) for p, d in zip(frame["period"], frame["date"], strict=True)]
     frame["date"] = [None if d is None or pd.isna(d) else d.isoformat() for d in frame["date"]]
@@ -117,6 +117,7 @@ def fulfilment(db: Session, cache: VersionCache, a: Actor) -> dict[str, Any]:
     units = list(map(str, e_now.units.index))
     improvements = {} if first is None else \
         norm_improvements(loaded(db, cache, first), e_now, units)
+    costs = {} if first is None else norm_costs(loaded(db, cache, first), e_now, units)
     ranking = []
     for unit in units:
         mine = table[table["unit"] == unit]
@@ -125,7 +126,10 @@ def fulfilment(db: Session, cache: VersionCache, a: Actor) -> dict[str, Any]:
             "unit": unit, "name": str(e_now.units.loc[unit, "name"]),
             "reported": len(mine),
             "fulfilment": float(ratios.mean()) if len(ratios) else None,
-            "norm_improvement": improvements.get(unit)})
+            "norm_improvement": improvements.get(unit),
+            "reports": [int(r) for r in mine.loc[mine["ratio"].notna(), "report"]],
+            "how": _fulfilment_how(len(ratios), len(mine), current.number),
+            "norm_how": _norms_how(costs.get(unit), first, current.number)})
     by_fulfilment = sorted(ranking, key=lambda r: -_or(r["fulfilment"], -1.0))
     by_norms = sorted(ranking, key=lambda r: -_or(r["norm_improvement"], 0.0))
     clean = table.astype(object).where(table.notna(), None)
@@ -152,22 +156,49 @@ def technique_costs(economy: Economy, prices: pd.Series) -> pd.Series:
     return pd.Series(value).groupby(techs).sum()
 
 
-def norm_improvements(first: Loaded, now: Economy, units: list[str]
-                      ) -> dict[str, float | None]:
-    """Per unit, 1 − cost now / cost then of its techniques, at the first
-    version's mean valuations; None when they cost nothing then."""
+def norm_costs(first: Loaded, now: Economy, units: list[str]
+               ) -> dict[str, tuple[float, float, int]]:
+    """Per unit: (Σ cost then, Σ cost now, techniques counted), a unit of each
+    of its techniques that were in ``first`` costed at ``first``'s mean
+    valuations."""
     valuation = pd.concat([first.tables["balance"][["item", "valuation"]],
                            first.tables["resources"][["item", "valuation"]]])
     prices = valuation.groupby("item")["valuation"].mean()
     then = technique_costs(first.economy, prices)
     later = technique_costs(now, prices)
-    out: dict[str, float | None] = {}
+    out = {}
     for unit in units:
         mine = [t for t in now.techniques.index[unit_part(now, unit)] if t in then.index]
-        before = float(then.reindex(mine).fillna(0.0).sum())
-        out[unit] = None if before <= 0 else \
-            1.0 - float(later.reindex(mine).fillna(0.0).sum()) / before
+        out[unit] = (float(then.reindex(mine).fillna(0.0).sum()),
+                     float(later.reindex(mine).fillna(0.0).sum()), len(mine))
     return out
+
+
+def norm_improvements(first: Loaded, now: Economy, units: list[str]
+                      ) -> dict[str, float | None]:
+    """Per unit, 1 − cost now / cost then of its techniques, at the first
+    version's mean valuations; None when they cost nothing then."""
+    return {unit: None if before <= 0 else 1.0 - after / before
+            for unit, (before, after, _) in norm_costs(first, now, units).items()}
+
+
+def _fulfilment_how(counted: int, reported: int, version: int) -> str:
+    """How a unit's fulfilment was computed, in words."""
+    if not counted:
+        return "no report of a planned technique yet" if not reported else \
+            f"{reported} report(s), none of a technique the plan in force runs"
+    return (f"the mean of actual ÷ planned activity over {counted} reported technique-period "
+            f"cell(s) (the latest report of each), planned as in version {version}")
+
+
+def _norms_how(costs: tuple[float, float, int] | None, first: Version | None,
+               version: int) -> str:
+    if costs is None or first is None:
+        return "no version was published before: nothing to compare"
+    before, after, n = costs
+    return (f"1 − cost now ÷ cost then = 1 − {after:.6g} ÷ {before:.6g} over {n} "
+            f"technique(s): the inputs of one unit of each, in version {first.number} and in "
+            f"version {version}, at version {first.number}'s mean valuations")
 
 
 def activity_of(text: str) -> float:
