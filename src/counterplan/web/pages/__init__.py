@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from counterplan.web.pages import account, plan, unit
+from counterplan.web.pages import account, govern, plan, unit
 from counterplan.web.pages.common import error_page
 
 router = APIRouter()
 router.include_router(account.router)
 router.include_router(plan.router)
 router.include_router(unit.router)
+router.include_router(govern.router)
 
 __all__ = ["error_page", "router"]
