@@ -569,8 +569,15 @@ def publish_variants(db: Session, cache: VersionCache, a: Actor,
     if not voters:
         raise Refused(409, "the plan has no members to choose between variants")
     economy = loaded(db, cache, base).economy
-    made = [(label, solved(variant_economy(economy, changes, f"variant {label!r}")))
-            for label, changes in variants]
+    economies, problems = [], []
+    for label, changes in variants:  # every variant's problems at once
+        try:
+            economies.append(variant_economy(economy, changes, f"variant {label!r}"))
+        except Refused as exc:
+            problems += exc.problems
+    if problems:
+        raise Refused(422, "the variants were not published", problems)
+    made = [(label, solved(e)) for (label, _), e in zip(variants, economies, strict=True)]
     if db.scalar(select(Election).where(Election.plan_id == a.plan.id,
                                         Election.kind == "variants",
                                         Election.state == "open")) is not None:
