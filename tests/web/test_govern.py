@@ -15,8 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from counterplan.web.models import Membership, Plan
 from counterplan.web.auth import add_user
+from counterplan.web.models import Membership, Plan
 
 from webtests import PASSWORD, Web
 

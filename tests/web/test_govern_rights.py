@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from test_rights import ROLES, Case, _call, _everyone, _only
 
 from counterplan.web.auth import add_user
 
-from test_rights import ROLES, Case, _call, _everyone, _only
 from webtests import TABLES, Web, count
 
 PLAN = "/api/plans/brazil"

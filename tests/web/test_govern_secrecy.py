@@ -21,13 +21,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from test_secrecy import _dump, _sequences
 
 from counterplan.web import db as database
 from counterplan.web.app import Settings, create_app
 from counterplan.web.auth import add_user
 from counterplan.web.models import Membership, Plan
 
-from test_secrecy import _dump, _sequences
 from webtests import PASSWORD, Web, fresh_copy
 
 PLAN = "/api/plans/brazil"

@@ -117,7 +117,9 @@ def count(web: Web, table: str) -> int:
 
 
 TABLES = ("users", "plans", "memberships", "versions", "publications", "rounds", "proposals",
-          "outcomes", "polls", "poll_items", "voters", "reports")
+          "outcomes", "polls", "poll_items", "voters", "reports",
+          "plan_rules", "terms", "elections", "election_options", "election_voters",
+          "petitions", "petition_signatures", "criticisms")
 
 
 def snapshot(web: Web) -> dict[str, int]:
