@@ -310,8 +310,8 @@ DAMAGES = {
                   "users.csv:"),
     "unknown user": (_edit("plans/brazil/memberships.csv", "\nagro-delegate,", "\nnobody,"),
                      "memberships.csv:2: error: column user names no user"),
-    "format version": (_edit("manifest.json", '"format_version": 2', '"format_version": 3'),
-                       "is format version 3"),
+    "format version": (_edit("manifest.json", '"format_version": 3', '"format_version": 4'),
+                       "is format version 4"),
     "edited version": (_edit("plans/brazil/versions/1/economy/economy.toml", "name", "nome"),
                        "plans/brazil/versions/1/economy: error: does not hold the files"),
     "missing plan": (_remove("plans/brazil"), "manifest.json: error: counts 1 plans but the "

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from test_archive import empty_url, engine_of, engines, ok, tree, web_on  # noqa: F401
+from test_govern import PLAN, VARIANTS, _time_passes, _vote
 
 from counterplan.web import archive
 
-from test_archive import empty_url, engine_of, engines, ok, tree, web_on  # noqa: F401
-from test_govern import PLAN, VARIANTS, _time_passes, _vote
 from webtests import Web, snapshot
 
 
@@ -88,3 +88,33 @@ def test_the_self_government_round_trips(web: Web, empty_url: str,  # noqa: F811
     made = ok(new.as_("food-member1").post(f"{PLAN}/elections", json={
         "seat": "delegate", "unit": "food", "candidates": ["food-member1"]}), 201)
     assert made["id"] > max(v["id"] for v in before["govern"]["votes"])
+
+
+def test_an_archive_of_format_2_restores_without_the_self_government(
+        web: Web, empty_url: str, tmp_path: Path,  # noqa: F811
+        engines: Callable[[str], sa.Engine]) -> None:  # noqa: F811
+    """As counterplan wrote it before format 3: no files of the
+    self-government, polls.csv without closes_at, 13 tables counted."""
+    import json
+
+    from counterplan.web.archive import formats
+
+    ok(web.as_("agro-member1").post(f"{PLAN}/units/agro/proposals", json={
+        "kind": "capacity", "item": "labour", "period": "2027", "value": "1000"}), 201)
+    ok(web.as_("agro-delegate").post(f"{PLAN}/units/agro/polls"), 201)
+    archive.export(engine_of(web), tmp_path / "a")
+    plan = tmp_path / "a" / "plans" / "brazil"
+    for name in formats.GOVERN_FILES:
+        (plan / f"{name}.csv").unlink()
+    lines = (plan / "polls.csv").read_text().splitlines()
+    cut = lines[0].split(",").index("closes_at")
+    (plan / "polls.csv").write_text("".join(
+        ",".join(c for k, c in enumerate(line.split(",")) if k != cut) + "\n" for line in lines))
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    manifest["format_version"] = 2
+    manifest["counts"] = {t: manifest["counts"][t] for t in formats.TABLES_BEFORE_3}
+    (tmp_path / "a" / "manifest.json").write_text(json.dumps(manifest))
+    archive.restore(engines(empty_url), tmp_path / "a")
+    polls = ok(web_on(empty_url, engines).as_("agro-member1").get(f"{PLAN}/units/agro/polls"))
+    assert polls[0]["state"] == "open" and polls[0]["closes_at"] > polls[0]["items"][0][
+        "created_at"]

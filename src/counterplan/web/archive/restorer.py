@@ -165,9 +165,10 @@ def _read_manifest(root: Path) -> tuple[dict[str, int], int]:
                                    f"{', '.join(map(str, READS))}",
                        fix="restore it with the counterplan version that wrote it")
     counts = manifest.get("counts")
-    tables = TABLES if version >= 3 else TABLES_BEFORE_3
-    if not isinstance(counts, dict) or sorted(counts) != sorted(tables) or not all(
+    allowed = [sorted(TABLES)] + ([sorted(TABLES_BEFORE_3)] if version < 3 else [])
+    if not isinstance(counts, dict) or sorted(counts) not in allowed or not all(
             isinstance(v, int) for v in counts.values()):
+        tables = TABLES if version >= 3 else TABLES_BEFORE_3
         raise _damaged(path, None, f"has no counts of the tables {', '.join(tables)}")
     return {table: counts.get(table, 0) for table in TABLES}, version
 
@@ -176,19 +177,32 @@ def _read_plan(folder: Path, users: set[str], guarded: bool, version: int) -> Pl
     if not 0 < len(folder.name) <= 64 or not set(folder.name) <= NAME_CHARS:
         raise _damaged(folder, None, "is not a plan's name (1 to 64 of a-z, 0-9, '-', '_')")
     info = _read_plan_json(folder / "plan.json")
-    old = version < 3  # no self-government, and votes without a closing time
-    tables = {file: [] if old and file in GOVERN_FILES else _read_csv(
-        folder / f"{file}.csv", POLLS_BEFORE_3 if old and file == "polls" else spec, guarded)
-        for file, spec in PLAN_FILES.items()}
-    if old:
-        soon = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=7)
-        for row in tables["polls"]:  # as migration 0005 gives them
-            row["closes_at"] = soon if row["state"] == "open" else \
-                row["closed_at"] or row["opened_at"]
+    tables = {file: _read_table(folder, file, spec, guarded, version)
+              for file, spec in PLAN_FILES.items()}
     _check_tables(folder, tables, users)
     changes = _read_changes(folder, tables["proposals"], guarded)
     zips = {row["number"]: _read_version(folder, row) for row in tables["versions"]}
     return PlanData(folder.name, info, tables, changes, zips)
+
+
+def _read_table(folder: Path, file: str, spec: tuple[tuple[str, str], ...], guarded: bool,
+                version: int) -> list[Row]:
+    """A plan's file; in format 1 and 2, a file of the self-government may be
+    missing (none) and polls.csv may have no closes_at (as migration 0005
+    gives them: seven days from now for an open vote)."""
+    path = folder / f"{file}.csv"
+    if version < 3 and file in GOVERN_FILES and not path.exists():
+        return []
+    if version < 3 and file == "polls" and path.is_file():
+        with path.open(encoding="utf-8", errors="replace") as f:
+            if "closes_at" not in f.readline():
+                spec = POLLS_BEFORE_3
+    rows = _read_csv(path, spec, guarded)
+    soon = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=7)
+    for row in rows if file == "polls" else []:
+        row.setdefault("closes_at", soon if row["state"] == "open"
+                       else row["closed_at"] or row["opened_at"])
+    return rows
 
 
 def _read_plan_json(path: Path) -> Row:
