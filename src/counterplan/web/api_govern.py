@@ -14,6 +14,7 @@ from counterplan.web.api import Reader, Writer
 from counterplan.web.requests import MAX_ID, AppState, Id
 from counterplan.web.rights import actor
 from counterplan.web.services import criticism, governance
+from counterplan.web.services import variants as plan_variants
 from counterplan.web.services.rules import set_rules
 
 router = APIRouter(prefix="/api")
@@ -101,7 +102,7 @@ def sign(plan: str, petition: Id, who: Writer, state: AppState) -> dict[str, Any
 
 
 class VariantBody(BaseModel):
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=150)
     changes: str = Field("", max_length=2000, description="lines 'target ITEM FACTOR' or "
                                                           "'weight PERIOD WEIGHT'")
 
@@ -115,7 +116,7 @@ class VariantsBody(BaseModel):
                      "vote of every member")
 def variants(plan: str, body: VariantsBody, who: Writer, state: AppState) -> dict[str, Any]:
     with state.tx() as db:
-        return governance.publish_variants(db, state.cache, actor(db, who.user, plan),
+        return plan_variants.publish_variants(db, state.cache, actor(db, who.user, plan),
                                            [(v.name, v.changes) for v in body.variants])
 
 

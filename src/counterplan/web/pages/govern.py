@@ -20,6 +20,7 @@ from counterplan.web.pages.common import (
 from counterplan.web.requests import MAX_ID, Id
 from counterplan.web.rights import Refused, actor
 from counterplan.web.services import criticism, governance
+from counterplan.web.services import variants as plan_variants
 from counterplan.web.services.rules import set_rules
 
 router = APIRouter(route_class=PageRoute)
@@ -119,12 +120,12 @@ async def variants(plan: str, request: Request, who: Writer, state: AppState) ->
     """Variants from the form's pairs ``name-<k>`` and ``changes-<k>``."""
     form = await request.form()
     pairs = []
-    for k in range(1, governance.MOST_VARIANTS + 1):
+    for k in range(1, plan_variants.MOST_VARIANTS + 1):
         name, changes = form.get(f"name-{k}", ""), form.get(f"changes-{k}", "")
         pairs.append((name if isinstance(name, str) else "",
                       changes if isinstance(changes, str) else ""))
     with state.tx() as db:
-        made = governance.publish_variants(db, state.cache, actor(db, who.user, plan), pairs)
+        made = plan_variants.publish_variants(db, state.cache, actor(db, who.user, plan), pairs)
     return see_other(govern_url(plan, f"vote-{made['id']}", "variants"))
 
 
