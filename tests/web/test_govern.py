@@ -14,6 +14,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+from test_pages import form
 
 from counterplan.web.auth import add_user
 from counterplan.web.models import Membership, Plan
@@ -359,3 +360,53 @@ def test_variants_are_checked_before_anything_is_solved(web: Web) -> None:
         {"name": "a", "changes": ""}]})
     assert one.status_code == 422 and "2 to" in one.json()["error"]
     assert _sql(web, "SELECT count(*) FROM versions")[0][0] == 1
+
+
+# -- the pages' forms -----------------------------------------------------------------
+
+def test_criticism_on_the_plan_page_from_sending_to_answer(web: Web) -> None:
+    """The forms of the plan page, as a browser sends them: a criticism
+    without a name, the office's refusal to answer the delegate's, the
+    delegate's answer, a hiding on a ground; a refusal is a page, not a
+    traceback."""
+    member, delegate = web.as_("agro-member1"), web.as_("agro-delegate")
+    sent = form(member, "/plans/brazil/criticism", {
+        "to": "delegate:agro", "text": "Tell us <b>before</b> the vote.", "anonymous": "yes"})
+    assert sent.status_code == 200 and "Your criticism is public" in sent.text
+    assert "without a name" in sent.text
+    assert "Tell us &lt;b&gt;before&lt;/b&gt; the vote." in sent.text  # shown, not run
+    item = _sql(web, "SELECT id, author_id FROM criticisms")[0]
+    assert item[1] is None
+    office = form(web.as_("office"), f"/plans/brazil/criticism/{item[0]}/answer",
+                  {"text": "not ours"})
+    assert office.status_code == 403 and "only a delegate of unit &#39;agro&#39;" in office.text
+    answered = form(delegate, f"/plans/brazil/criticism/{item[0]}/answer",
+                    {"text": "A week ahead from now on."})
+    assert answered.status_code == 200 and "A week ahead from now on." in answered.text
+    hidden = form(web.as_("office"), f"/plans/brazil/criticism/{item[0]}/hide",
+                  {"ground": "not-about-the-plan", "note": "testing the form"})
+    assert "Hidden by office" in hidden.text and "testing the form" in hidden.text
+    assert "Tell us" not in hidden.text
+    empty = form(member, "/plans/brazil/criticism", {"to": "office", "text": ""})
+    assert empty.status_code == 422 and "the criticism is empty" in empty.text
+
+
+def test_the_who_decides_page_and_its_forms(web: Web) -> None:
+    member = web.as_("agro-member1")
+    page = member.get("/plans/brazil/govern")
+    assert page.status_code == 200 and "the delegate of unit &#39;agro&#39;" in page.text
+    opened = form(member, "/plans/brazil/elections", {
+        "seat": "delegate", "unit": "agro", "candidates": "agro-member1\nagro-member2\n"})
+    assert opened.status_code == 200 and "The election is open" in opened.text
+    vote = _sql(web, "SELECT id FROM elections")[0][0]
+    bad = form(member, f"/plans/brazil/elections/{vote}/ballot", {"choice-1": "maybe"})
+    assert bad.status_code == 422 and "nothing was counted" in bad.text
+    cast = form(member, f"/plans/brazil/elections/{vote}/ballot", {"choice-2": "yes"})
+    assert "Your ballot is counted" in cast.text and "You have voted in this vote" in cast.text
+    rules = form(web.as_("office"), "/plans/brazil/rules", {
+        "term_days": "400", "recall_share": "0.6", "answer_days": "10", "vote_days": "5",
+        "office_electorate": "members"})
+    assert rules.status_code == 422 and "recall_share 0.6" in rules.text
+    assert form(member, "/plans/brazil/rules", {
+        "term_days": "400", "recall_share": "0.25", "answer_days": "10", "vote_days": "5",
+        "office_electorate": "members"}).status_code == 403
