@@ -188,6 +188,8 @@ def open_election(db: Session, a: Actor, role: str, unit: str, candidates: list[
     settle(db, a.plan.id)
     if role not in ("delegate", "office"):
         raise Refused(422, f"no seat called {role!r}: elect a delegate or the office")
+    if role == "delegate" and not unit:
+        raise Refused(422, "choose the unit whose delegate is to be elected")
     unit = unit if role == "delegate" else ""
     voters = electorate(db, a.plan.id, role, unit)
     if a.user.id not in voters and not a.office:
@@ -410,6 +412,8 @@ def start_petition(db: Session, a: Actor, role: str, unit: str, user_name: str,
     settle(db, a.plan.id)
     if role not in ("delegate", "office"):
         raise Refused(422, f"no seat called {role!r}: recall a delegate or the office")
+    if role == "delegate" and not unit:
+        raise Refused(422, "choose the unit whose delegate is to be recalled")
     unit = unit if role == "delegate" else ""
     check_text("the reason", reason, REASON_CHARS)
     rules = rules_of(db, a.plan.id)
