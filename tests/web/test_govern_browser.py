@@ -151,7 +151,7 @@ def test_members_choose_the_next_version_among_variants(browser: Browser,
     page = member.go("/plans/brazil/govern")
     closed = page.locator(".vote").filter(has_text="the plan's variants")
     expect(closed.locator(".outcome")).to_contain_text(
-        "more food now is chosen with 1 approvals of 1 ballots; it is now draft version 4")
+        "more food now is chosen with 1 approval of 1 ballot; it is now draft version 4")
     expect(closed.locator(".turnout")).to_have_text("1 of 36")
     member.shot("variants-closed")
     plan = office.go("/plans/brazil")

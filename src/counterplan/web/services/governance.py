@@ -350,13 +350,17 @@ def _decide(db: Session, e: Election) -> None:
         made = new_version(db, db.get_one(Plan, chosen.plan_id), copy,
                            f"chosen by the members: {win.label}", None,
                            parent=db.get(Version, e.base_version_id or chosen.id))
-        e.outcome = (f"{win.label} is chosen with {win.yes} approvals of {voted} ballots; it "
-                     f"is now draft version {made.number}")
+        e.outcome = (f"{win.label} is chosen with {_count(win.yes, 'approval')} of "
+                     f"{_count(voted, 'ballot')}; it is now draft version {made.number}")
         return
     assert win.user_id is not None
     _seat(db, e, win.user_id)
-    e.outcome = (f"{win.label} is elected with {win.yes} approvals of {voted} ballots and "
-                 f"holds the seat from now")
+    e.outcome = (f"{win.label} is elected with {_count(win.yes, 'approval')} of "
+                 f"{_count(voted, 'ballot')} and holds the seat from now")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _turnout(db: Session, e: Election) -> int:
