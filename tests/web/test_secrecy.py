@@ -37,7 +37,7 @@ Ballot = tuple[bool | None, ...]
 BALLOTS: list[Ballot] = [(True, True, False), (False, True, None), (True, False, True),
                          (True, True, True), (False, None, False), (True, False, False)]
 POLL_TABLES = ("polls", "poll_items", "voters")
-TIMES = {"opened_at", "closed_at", "created_at", "expires_at", "at", "submitted_at",
+TIMES = {"opened_at", "closes_at", "closed_at", "created_at", "expires_at", "at", "submitted_at",
          "last_at", "next_at"}
 
 

@@ -118,7 +118,9 @@ def count(web: Web, table: str) -> int:
 
 TABLES = ("users", "plans", "memberships", "versions", "publications", "rounds", "proposals",
           "outcomes", "polls", "poll_items", "voters", "reports", "plan_exceptions",
-          "cycle_settings", "challenges")
+          "cycle_settings", "challenges", "plan_rules", "terms", "elections",
+          "election_options", "election_voters", "petitions", "petition_signatures",
+          "criticisms")
 
 
 def snapshot(web: Web) -> dict[str, int]:

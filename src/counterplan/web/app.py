@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 from counterplan import __version__
-from counterplan.web import api, pages
+from counterplan.web import api, api_govern, pages
 from counterplan.web import db as database
 from counterplan.web.requests import Guard, Settings, State, problems_of, state_of
 from counterplan.web.rights import Refused
@@ -76,6 +76,7 @@ def create_app(settings: Settings = DEFAULTS, engine: Engine | None = None) -> F
                                          message.get(exc.status_code, str(exc.detail))))
 
     app.include_router(api.router)
+    app.include_router(api_govern.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

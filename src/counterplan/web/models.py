@@ -224,6 +224,8 @@ class Poll(Base):
     unit_id: Mapped[str] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(16), default="open")
     opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    #: When the vote closes itself (docs/web.md, "Every vote has a closing time").
+    closes_at: Mapped[dt.datetime] = mapped_column(DateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
@@ -335,6 +337,8 @@ class PlanException(Base):
     acknowledged_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
 # -- competition between units (issue 14) ----------------------------------------------
 
 #: What units may compete on: their fulfilment, their norms, a product's delivery.
@@ -365,3 +369,163 @@ class Challenge(Base):
     state: Mapped[str] = mapped_column(String(16), default="proposed")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+# -- governing the plan from below: elections and recalls, criticism, plan
+# variants (docs/web.md, "Governing the plan").  Every vote here is a secret
+# ballot of the same design as ``polls``: counts per option rewritten whole by
+# every ballot (``election_options``), who voted (``election_voters``), never
+# how. ------------------------------------------------------------------------------
+
+#: The seats that are elected and may be recalled.
+SEATS = ("delegate", "office")
+#: What an election decides: a seat, a recall, or the plan's next version.
+ELECTION_KINDS = ("delegate", "office", "recall", "variants")
+
+
+class PlanRules(Base):
+    """The rules of a plan's self-government, set by its office within
+    fixed bounds (so that no rule makes a recall impossible)."""
+
+    __tablename__ = "plan_rules"
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    term_days: Mapped[int] = mapped_column(Integer, default=365)
+    recall_share: Mapped[float] = mapped_column(Float, default=1 / 3)
+    answer_days: Mapped[int] = mapped_column(Integer, default=14)
+    vote_days: Mapped[int] = mapped_column(Integer, default=7)
+    #: Who elects and recalls the office: "members" or "delegates".
+    office_electorate: Mapped[str] = mapped_column(String(16), default="members")
+
+
+class Term(Base):
+    """A seat held by election (``election_id``), or by the office's
+    appointment before any election; ``ended_at`` and ``end`` say when and
+    how it ended (recalled, replaced by an election)."""
+
+    __tablename__ = "terms"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[str] = mapped_column(String(128), default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                nullable=True)
+    election_id: Mapped[int | None] = mapped_column(ForeignKey("elections.id"), nullable=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    ends_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    end: Mapped[str] = mapped_column(String(16), default="")
+
+
+class Election(Base):
+    """A secret vote of the plan's self-government: who holds a seat, a
+    recall (``subject_id`` is the holder), or which variant becomes the next
+    version.  It closes itself at ``closes_at``."""
+
+    __tablename__ = "elections"
+    __table_args__ = (Index("one_open_election_per_seat", "plan_id", "kind", "role", "unit_id",
+                            unique=True, sqlite_where=text("state = 'open'"),
+                            postgresql_where=text("state = 'open'")),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16), default="")
+    unit_id: Mapped[str] = mapped_column(String(128), default="")
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                   nullable=True)
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"),
+                                                        nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    electorate: Mapped[int] = mapped_column(Integer)
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                  nullable=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    closes_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    outcome: Mapped[str] = mapped_column(Text, default="")
+
+
+class ElectionOption(Base):
+    """A candidate, the recall itself, or a variant, with its running yes
+    and no counts: the only trace of the ballots."""
+
+    __tablename__ = "election_options"
+    __table_args__ = (UniqueConstraint("election_id", "position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"),
+                                             index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                nullable=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), nullable=True)
+    yes: Mapped[int] = mapped_column(Count, default=0)
+    no: Mapped[int] = mapped_column(Count, default=0)
+
+
+class ElectionVoter(Base):
+    """That someone has voted in an election, and nothing about how."""
+
+    __tablename__ = "election_voters"
+    __table_args__ = (UniqueConstraint("election_id", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id", ondelete="CASCADE"),
+                                             index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class Petition(Base):
+    """A petition to recall the holder of a seat: once ``needed`` people
+    of the electorate have signed, the recall vote opens (``election_id``)."""
+
+    __tablename__ = "petitions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[str] = mapped_column(String(128), default="")
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                   nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    needed: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    closes_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    election_id: Mapped[int | None] = mapped_column(ForeignKey("elections.id"), nullable=True)
+
+
+class Signature(Base):
+    """Who signed a petition (shown as a number, never as names)."""
+
+    __tablename__ = "petition_signatures"
+    __table_args__ = (UniqueConstraint("petition_id", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petitions.id", ondelete="CASCADE"),
+                                             index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class Criticism(Base):
+    """A criticism addressed to a unit's delegate or to the office, to be
+    answered in public by ``due_at``.  ``author_id`` is empty when it was
+    sent without a name: then nothing in the database links it to its
+    author, and its day (``written_on``, midnight) is kept, not its time."""
+
+    __tablename__ = "criticisms"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[str] = mapped_column(String(128), default="")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                  nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    written_on: Mapped[dt.datetime] = mapped_column(DateTime)
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                    nullable=True)
+    hidden_ground: Mapped[str] = mapped_column(String(32), default="")
+    hidden_note: Mapped[str] = mapped_column(Text, default="")
+    hidden_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    hidden_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                  nullable=True)

@@ -32,17 +32,25 @@ from counterplan.web.archive.formats import (
 from counterplan.web.db import is_empty, migrate
 from counterplan.web.models import (
     Challenge,
+    Criticism,
     CycleSettings,
+    Election,
+    ElectionOption,
+    ElectionVoter,
     Membership,
     Outcome,
+    Petition,
     Plan,
     PlanException,
+    PlanRules,
     Poll,
     PollItem,
     Proposal,
     Publication,
     Report,
     Round,
+    Signature,
+    Term,
     User,
     Version,
     Voter,
@@ -146,6 +154,7 @@ def _export_plan(s: Session, plan: Plan, users: dict[int, str], folder: Path
         for c in s.scalars(select(Challenge).where(Challenge.plan_id == plan.id)
                            .order_by(Challenge.number))))
     n.update(_export_cycle(s, plan, vnum, users, folder))
+    n.update(_export_governance(s, plan, users, vnum, folder))
     return n
 
 
@@ -163,6 +172,58 @@ def _export_cycle(s: Session, plan: Plan, vnum: dict[int, int], users: dict[int,
     setting = s.get(CycleSettings, plan.id)
     n["cycle_settings"] = _write_csv(folder / "cycle.csv", PLAN_FILES["cycle"],
                                      [] if setting is None else [(setting.escalate_after,)])
+    return n
+
+
+def _export_governance(s: Session, plan: Plan, users: dict[int, str], vnum: dict[int, int],
+                       folder: Path) -> Counter[str]:
+    """The self-government: its rules, terms, votes (totals and who voted,
+    never a ballot), recall petitions and criticism (by id, without times
+    of day for those sent without a name: none are kept)."""
+    def put(name: str, rows: Iterable[Sequence[Any]]) -> int:
+        return _write_csv(folder / f"{name}.csv", PLAN_FILES[name], rows)
+
+    def rows_of(model: Any) -> list[Any]:
+        return list(s.scalars(select(model).where(model.plan_id == plan.id)
+                              .order_by(*model.__table__.primary_key.columns)))
+
+    def user(user_id: int | None) -> str | None:
+        return _name(users, user_id)
+
+    def version(version_id: int | None) -> int | None:
+        return None if version_id is None else vnum[version_id]
+
+    n: Counter[str] = Counter()
+    n["plan_rules"] = put("rules", ((r.term_days, r.recall_share, r.answer_days, r.vote_days,
+                                     r.office_electorate) for r in rows_of(PlanRules)))
+    n["terms"] = put("terms", ((t.role, t.unit_id, user(t.user_id), t.election_id, t.started_at,
+                                t.ends_at, t.ended_at, t.end) for t in rows_of(Term)))
+    elections = rows_of(Election)
+    ids = [e.id for e in elections]
+    n["elections"] = put("elections", (
+        (e.id, e.kind, e.role, e.unit_id, user(e.subject_id), version(e.base_version_id),
+         e.state, e.electorate, user(e.opened_by), e.opened_at, e.closes_at, e.closed_at,
+         e.outcome) for e in elections))
+    n["election_options"] = put("election_totals", (
+        (o.election_id, o.position, o.label, user(o.user_id), version(o.version_id), o.yes, o.no)
+        for o in s.scalars(select(ElectionOption).where(ElectionOption.election_id.in_(ids))
+                           .order_by(ElectionOption.election_id, ElectionOption.position))))
+    n["election_voters"] = put("election_voters", sorted(
+        (e, users[u]) for e, u in s.execute(select(ElectionVoter.election_id,
+                                                   ElectionVoter.user_id)
+                                            .where(ElectionVoter.election_id.in_(ids)))))
+    petitions = rows_of(Petition)
+    n["petitions"] = put("petitions", (
+        (p.id, p.role, p.unit_id, user(p.subject_id), p.reason, p.needed, p.state, p.opened_at,
+         p.closes_at, p.election_id) for p in petitions))
+    n["petition_signatures"] = put("signatures", sorted(
+        (p, users[u]) for p, u in s.execute(select(Signature.petition_id, Signature.user_id)
+                                            .where(Signature.petition_id.in_(
+                                                [p.id for p in petitions])))))
+    n["criticisms"] = put("criticisms", (
+        (c.role, c.unit_id, user(c.author_id), c.text, c.written_on, c.due_at, c.answer,
+         c.answered_at, user(c.answered_by), c.hidden_ground, c.hidden_note, c.hidden_at,
+         user(c.hidden_by)) for c in rows_of(Criticism)))
     return n
 
 
@@ -226,7 +287,8 @@ def _export_polls(s: Session, rnum: dict[int, int], users: dict[int, str], folde
         .where(PollItem.poll_id.in_(ids))))
     n: Counter[str] = Counter()
     n["polls"] = _write_csv(folder / "polls.csv", PLAN_FILES["polls"], (
-        (p.id, rnum[p.round_id], p.unit_id, p.state, p.opened_at, p.closed_at) for p in polls))
+        (p.id, rnum[p.round_id], p.unit_id, p.state, p.opened_at, p.closes_at, p.closed_at)
+        for p in polls))
     n["poll_items"] = _write_csv(folder / "poll_totals.csv", PLAN_FILES["poll_totals"], totals)
     n["ballots"] = sum(yes + no for *_, yes, no in totals)
     n["voters"] = _write_csv(folder / "voters.csv", PLAN_FILES["voters"], sorted(

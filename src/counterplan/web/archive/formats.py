@@ -18,15 +18,18 @@ from counterplan.counter.proposals import COLUMNS
 from counterplan.errors import CounterplanError, InvalidInput, Problem
 from counterplan.web.models import (
     CHALLENGE_STATES,
+    ELECTION_KINDS,
     EXCEPTION_STATES,
     MEASURES,
     ROLES,
+    SEATS,
 )
 
 FORMAT = "counterplan-web-archive"
 #: 2: text that begins as a spreadsheet formula is written with a guard (below).
 #: 3: reports have a date; the plan cycle's exceptions and settings; each
-#: plan's challenges (competition between units).
+#: plan's challenges (competition between units); the self-government's files
+#: (rules to criticisms below) and the votes' closing times.
 FORMAT_VERSION = 3
 #: The format versions restore reads: 1 wrote every text as it was; 1 and 2
 #: have none of the files and columns format 3 added (ADDED_FILES, ADDED_COLUMNS).
@@ -35,23 +38,28 @@ MANIFEST = "manifest.json"
 #: The tables an archive holds, in the manifest's counts.
 TABLES = ("users", "plans", "memberships", "versions", "publications", "rounds", "proposals",
           "outcomes", "polls", "poll_items", "voters", "ballots", "reports", "plan_exceptions",
-          "cycle_settings", "challenges")
+          "cycle_settings", "challenges", "plan_rules", "terms", "elections",
+          "election_options", "election_voters", "petitions", "petition_signatures",
+          "criticisms")
 #: The tables of format 1 and 2 (their manifests count no others).
 TABLES_BEFORE_3 = TABLES[:13]
 #: The table each file of a plan fills, where their names differ.
 FILE_TABLES = {"poll_totals": "poll_items", "exceptions": "plan_exceptions",
-               "cycle": "cycle_settings"}
+               "cycle": "cycle_settings", "rules": "plan_rules",
+               "election_totals": "election_options", "signatures": "petition_signatures"}
 #: What format 3 added: a plan's files (none in an archive of 1 or 2), and the
 #: columns of older files (empty when an archive of 1 or 2 has not got them).
-ADDED_FILES = ("exceptions", "cycle", "challenges")
-ADDED_COLUMNS = {"reports": ("date",)}
+ADDED_FILES = ("exceptions", "cycle", "challenges", "rules", "terms", "elections",
+               "election_totals", "election_voters", "petitions", "signatures", "criticisms")
+ADDED_COLUMNS = {"reports": ("date",), "polls": ("closes_at",)}
 DAMAGED = ("the archive is damaged or was edited: export it again with `counterplan export`, "
            "or restore an intact copy")
 
 # -- one schema per file: (column, kind).  Kinds: text; name (text, not empty);
 # int (a whole number >= 0); float; time (ISO 8601, UTC); date (YYYY-MM-DD); user (a name in
-# users.csv); version, round, proposal, poll (a number or id of the plan's
-# versions.csv, rounds.csv, proposals.csv, polls.csv); plain (text written as
+# users.csv); version, round, proposal, poll, election, petition (a number or
+# id of the plan's versions.csv, rounds.csv, proposals.csv, polls.csv,
+# elections.csv, petitions.csv); plain (text written as
 # the library writes it: counterplan.csv's columns but the note).  A trailing
 # '?' allows empty for none.  Text, names and users are guarded: one that
 # begins with a character of GUARD_BEFORE gets a GUARD in front, which reading
@@ -77,7 +85,7 @@ PLAN_FILES: dict[str, Spec] = {
     "outcomes": (("version", "version"), ("proposal", "proposal"), ("verdict", "text"),
                  ("share", "float"), ("reason", "text")),
     "polls": (("id", "int"), ("round", "round"), ("unit", "text"), ("state", "name"),
-              ("opened_at", "time"), ("closed_at", "time?")),
+              ("opened_at", "time"), ("closes_at", "time"), ("closed_at", "time?")),
     "poll_totals": (("poll", "poll"), ("proposal", "proposal"), ("yes", "int"), ("no", "int")),
     "voters": (("poll", "poll"), ("user", "user")),
     "reports": (("version", "version"), ("unit", "text"), ("technique", "text"),
@@ -94,9 +102,32 @@ PLAN_FILES: dict[str, Spec] = {
                    ("measure", "name"), ("item", "text"), ("first_period", "text"),
                    ("last_period", "text"), ("rules", "text"), ("version", "version"),
                    ("state", "name"), ("created_at", "time"), ("answered_at", "time?")),
+    # the self-government (format 3): rules, terms, votes as totals, petitions, criticism
+    "rules": (("term_days", "int"), ("recall_share", "float"), ("answer_days", "int"),
+              ("vote_days", "int"), ("office_electorate", "name")),
+    "terms": (("role", "name"), ("unit", "text"), ("user", "user?"), ("election", "election?"),
+              ("started_at", "time"), ("ends_at", "time"), ("ended_at", "time?"),
+              ("end", "text")),
+    "elections": (("id", "int"), ("kind", "name"), ("role", "text"), ("unit", "text"),
+                  ("subject", "user?"), ("base_version", "version?"), ("state", "name"),
+                  ("electorate", "int"), ("opened_by", "user?"), ("opened_at", "time"),
+                  ("closes_at", "time"), ("closed_at", "time?"), ("outcome", "text")),
+    "election_totals": (("election", "election"), ("position", "int"), ("label", "text"),
+                        ("user", "user?"), ("version", "version?"), ("yes", "int"),
+                        ("no", "int")),
+    "election_voters": (("election", "election"), ("user", "user")),
+    "petitions": (("id", "int"), ("role", "name"), ("unit", "text"), ("subject", "user?"),
+                  ("reason", "text"), ("needed", "int"), ("state", "name"),
+                  ("opened_at", "time"), ("closes_at", "time"), ("election", "election?")),
+    "signatures": (("petition", "petition"), ("user", "user")),
+    "criticisms": (("role", "name"), ("unit", "text"), ("author", "user?"), ("text", "text"),
+                   ("written_on", "time"), ("due_at", "time"), ("answer", "text"),
+                   ("answered_at", "time?"), ("answered_by", "user?"),
+                   ("hidden_ground", "text"), ("hidden_note", "text"), ("hidden_at", "time?"),
+                   ("hidden_by", "user?")),
 }
 COUNTERPLAN: Spec = tuple((c, "text" if c == "note" else "plain") for c in COLUMNS)
-NUMBERS = ("int", "version", "round", "proposal", "poll")
+NUMBERS = ("int", "version", "round", "proposal", "poll", "election", "petition")
 GUARDED = ("text", "name", "user")
 #: What a spreadsheet reads as the start of a formula (OWASP's list), and the
 #: guard itself, so that a text that begins with a guard keeps it.
@@ -109,12 +140,19 @@ FIELD_CHARS = 2**31 - 1
 KEYS = {"memberships": ("user", "role", "unit"), "versions": ("number",),
         "rounds": ("number",), "proposals": ("id",), "outcomes": ("version", "proposal"),
         "polls": ("id",), "poll_totals": ("poll", "proposal"), "voters": ("poll", "user"),
-        "exceptions": ("unit", "technique", "date", "kind"), "challenges": ("number",)}
+        "exceptions": ("unit", "technique", "date", "kind"), "challenges": ("number",),
+        "elections": ("id",), "election_totals": ("election", "position"),
+        "election_voters": ("election", "user"), "petitions": ("id",),
+        "signatures": ("petition", "user")}
 CHOICES = {("memberships", "role"): ROLES, ("rounds", "state"): ("open", "reconciled"),
            ("exceptions", "state"): EXCEPTION_STATES,
            ("proposals", "state"): ("proposed", "submitted"),
            ("polls", "state"): ("open", "closed"),
-           ("challenges", "measure"): MEASURES, ("challenges", "state"): CHALLENGE_STATES}
+           ("challenges", "measure"): MEASURES, ("challenges", "state"): CHALLENGE_STATES,
+           ("elections", "state"): ("open", "closed"),
+           ("elections", "kind"): ELECTION_KINDS, ("terms", "role"): SEATS,
+           ("petitions", "role"): SEATS, ("petitions", "state"): ("open", "vote"),
+           ("criticisms", "role"): SEATS}
 
 Row = dict[str, Any]
 

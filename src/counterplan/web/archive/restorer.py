@@ -3,6 +3,7 @@ empty database in one transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -43,17 +44,25 @@ from counterplan.web.archive.formats import (
 from counterplan.web.db import migrate, sessions, transaction
 from counterplan.web.models import (
     Challenge,
+    Criticism,
     CycleSettings,
+    Election,
+    ElectionOption,
+    ElectionVoter,
     Membership,
     Outcome,
+    Petition,
     Plan,
     PlanException,
+    PlanRules,
     Poll,
     PollItem,
     Proposal,
     Publication,
     Report,
     Round,
+    Signature,
+    Term,
     User,
     Version,
     Voter,
@@ -104,7 +113,7 @@ def read_archive(root: Path) -> Archive:
         if held[table] != counts[table]:
             raise _damaged(root / MANIFEST, None, f"counts {counts[table]} {table} but the "
                                                   f"archive holds {held[table]}")
-    for what in ("proposals", "polls"):  # their ids are the database's, across plans
+    for what in ("proposals", "polls", "elections", "petitions"):  # ids across plans
         seen: set[int] = set()
         for plan in plans:
             for row in plan.tables[what]:
@@ -183,11 +192,19 @@ def _read_plan(folder: Path, users: set[str], version: int) -> PlanData:
 def _read_table(folder: Path, file: str, spec: Spec, guarded: bool, version: int
                 ) -> list[Row]:
     """A plan's file; in format 1 and 2, a file format 3 added may be missing
-    (no rows), and so may a column it added (empty)."""
+    (no rows), and so may a column it added (empty); an
+    open vote without a closing time closes seven days from now, as migration
+    0005 gives them."""
     path = folder / f"{file}.csv"
     if version < 3 and file in ADDED_FILES and not path.exists():
         return []
-    return _read_csv(path, spec, guarded, ADDED_COLUMNS.get(file, ()) if version < 3 else ())
+    rows = _read_csv(path, spec, guarded, ADDED_COLUMNS.get(file, ()) if version < 3 else ())
+    soon = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=7)
+    for row in rows if file == "polls" else []:  # as migration 0005 gives them
+        if row["closes_at"] is None:
+            row["closes_at"] = soon if row["state"] == "open" else \
+                row["closed_at"] or row["opened_at"]
+    return rows
 
 
 def _read_plan_json(path: Path) -> Row:
@@ -224,7 +241,9 @@ def _check_tables(folder: Path, tables: dict[str, list[Row]], users: set[str]) -
     known = {"user": users, "version": {r["number"] for r in tables["versions"]},
              "round": {r["number"] for r in tables["rounds"]},
              "proposal": {r["id"] for r in tables["proposals"]},
-             "poll": {r["id"] for r in tables["polls"]}}
+             "poll": {r["id"] for r in tables["polls"]},
+             "election": {r["id"] for r in tables["elections"]},
+             "petition": {r["id"] for r in tables["petitions"]}}
     for file, spec in PLAN_FILES.items():
         for column, what in ((c, k.rstrip("?")) for c, k in spec if k.rstrip("?") in known):
             for row in tables[file]:
@@ -236,7 +255,7 @@ def _check_tables(folder: Path, tables: dict[str, list[Row]], users: set[str]) -
 
 
 def _check_votes(folder: Path, tables: dict[str, list[Row]]) -> None:
-    """No proposal has more ballots than its poll has voters."""
+    """No proposal or option has more ballots than its vote has voters."""
     voters = Counter(row["poll"] for row in tables["voters"])
     for row in tables["poll_totals"]:
         if row["yes"] + row["no"] > voters[row["poll"]]:
@@ -244,6 +263,13 @@ def _check_votes(folder: Path, tables: dict[str, list[Row]]) -> None:
                            f"{row['yes'] + row['no']} ballots on proposal {row['proposal']} "
                            f"but voters.csv lists {voters[row['poll']]} voters of poll "
                            f"{row['poll']}")
+    voted = Counter(row["election"] for row in tables["election_voters"])
+    for row in tables["election_totals"]:
+        if row["yes"] + row["no"] > voted[row["election"]]:
+            raise _damaged(folder / "election_totals.csv", row["_line"],
+                           f"{row['yes'] + row['no']} answers on option {row['position']} but "
+                           f"election_voters.csv lists {voted[row['election']]} voters of "
+                           f"election {row['election']}")
 
 
 def _read_changes(folder: Path, proposals: list[Row], guarded: bool) -> dict[int, list[Row]]:
@@ -298,7 +324,7 @@ def restore(engine: Engine, root: Path) -> dict[str, int]:
             for plan in archive.plans:
                 _add_plan(s, plan, users)
             if engine.dialect.name == "postgresql":
-                for table in ("proposals", "polls"):  # their ids were given, not drawn
+                for table in ("proposals", "polls", "elections", "petitions"):  # ids given
                     s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                    f"coalesce(max(id), 1), max(id) IS NOT NULL) FROM {table}"))
     except IntegrityError as exc:
@@ -377,6 +403,7 @@ def _add_plan(s: Session, data: PlanData, users: dict[str, int]) -> None:
                         state=r["state"], created_at=r["created_at"],
                         answered_at=r["answered_at"]) for r in t["challenges"])
     s.flush()
+    _add_governance(s, t, plan.id, {n: v.id for n, v in versions.items()}, users)
 
 
 def _id(users: dict[str, int], name: str | None) -> int | None:
@@ -393,10 +420,54 @@ def _add_polls(s: Session, t: dict[str, list[Row]], rounds: dict[int, int],
                users: dict[str, int]) -> None:
     """Polls with their ids, who voted, and each proposal's yes and no counts."""
     s.add_all(Poll(id=r["id"], round_id=rounds[r["round"]], unit_id=r["unit"],
-                   state=r["state"], opened_at=r["opened_at"], closed_at=r["closed_at"])
+                   state=r["state"], opened_at=r["opened_at"], closes_at=r["closes_at"],
+                   closed_at=r["closed_at"])
               for r in t["polls"])
     s.flush()
     s.add_all(PollItem(poll_id=r["poll"], proposal_id=r["proposal"], yes=r["yes"], no=r["no"])
               for r in t["poll_totals"])
     s.add_all(Voter(poll_id=r["poll"], user_id=users[r["user"]]) for r in t["voters"])
     s.flush()
+
+
+def _add_governance(s: Session, t: dict[str, list[Row]], plan: int, versions: dict[int, int],
+                    users: dict[str, int]) -> None:
+    """The self-government's rows: elections and petitions with their ids,
+    the votes as totals and who voted, criticism in its order."""
+    def version(number: int | None) -> int | None:
+        return None if number is None else versions[number]
+
+    s.add_all(PlanRules(plan_id=plan, **{k: v for k, v in r.items() if k != "_line"})
+              for r in t["rules"])
+    s.add_all(Election(
+        id=r["id"], plan_id=plan, kind=r["kind"], role=r["role"], unit_id=r["unit"],
+        subject_id=_id(users, r["subject"]), base_version_id=version(r["base_version"]),
+        state=r["state"], electorate=r["electorate"], opened_by=_id(users, r["opened_by"]),
+        opened_at=r["opened_at"], closes_at=r["closes_at"], closed_at=r["closed_at"],
+        outcome=r["outcome"]) for r in t["elections"])
+    s.flush()
+    s.add_all(ElectionOption(election_id=r["election"], position=r["position"],
+                             label=r["label"], user_id=_id(users, r["user"]),
+                             version_id=version(r["version"]), yes=r["yes"], no=r["no"])
+              for r in t["election_totals"])
+    s.add_all(ElectionVoter(election_id=r["election"], user_id=users[r["user"]])
+              for r in t["election_voters"])
+    s.add_all(Term(plan_id=plan, role=r["role"], unit_id=r["unit"], user_id=_id(users, r["user"]),
+                   election_id=r["election"], started_at=r["started_at"], ends_at=r["ends_at"],
+                   ended_at=r["ended_at"], end=r["end"]) for r in t["terms"])
+    s.add_all(Petition(id=r["id"], plan_id=plan, role=r["role"], unit_id=r["unit"],
+                       subject_id=_id(users, r["subject"]), reason=r["reason"],
+                       needed=r["needed"], state=r["state"], opened_at=r["opened_at"],
+                       closes_at=r["closes_at"], election_id=r["election"])
+              for r in t["petitions"])
+    s.flush()
+    s.add_all(Signature(petition_id=r["petition"], user_id=users[r["user"]])
+              for r in t["signatures"])
+    for r in t["criticisms"]:  # one at a time: ids in the archive's order
+        s.add(Criticism(plan_id=plan, role=r["role"], unit_id=r["unit"],
+                        author_id=_id(users, r["author"]), text=r["text"],
+                        written_on=r["written_on"], due_at=r["due_at"], answer=r["answer"],
+                        answered_at=r["answered_at"], answered_by=_id(users, r["answered_by"]),
+                        hidden_ground=r["hidden_ground"], hidden_note=r["hidden_note"],
+                        hidden_at=r["hidden_at"], hidden_by=_id(users, r["hidden_by"])))
+        s.flush()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from counterplan.web.pages import account, competition, cycle, plan, unit
+from counterplan.web.pages import account, competition, cycle, govern, plan, unit
 from counterplan.web.pages.common import error_page
 
 router = APIRouter()
@@ -22,5 +22,6 @@ router.include_router(plan.router)
 router.include_router(unit.router)
 router.include_router(cycle.router)
 router.include_router(competition.router)
+router.include_router(govern.router)
 
 __all__ = ["error_page", "router"]

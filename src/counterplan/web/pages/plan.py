@@ -20,7 +20,7 @@ from counterplan.web.pages.common import (
 )
 from counterplan.web.requests import Id, PageNumber
 from counterplan.web.rights import actor
-from counterplan.web.services import conference, reports, rounds, versions
+from counterplan.web.services import conference, criticism, reports, rounds, versions
 from counterplan.web.services.limits import page_of
 
 router = APIRouter(route_class=PageRoute)
@@ -30,7 +30,12 @@ DONE = {"created": "The plan is made. Its first version is a draft that only the
                    "sees: publish it when it is ready.",
         "published": "The version is published: it is now the plan in force for everyone.",
         "round": "A round is open: the units can now propose counter-plans.",
-        "granted": "The role is given."}
+        "granted": "The role is given.",
+        "criticised": "Your criticism is public; the addressed must answer it by its "
+                      "deadline.",
+        "answered": "The answer is public.",
+        "hidden": "The criticism's text is hidden; the hiding, its ground and its reason are "
+                  "public."}
 
 
 @router.get("/plans/{plan}")
@@ -52,7 +57,9 @@ def plan_page(plan: str, who: Visitor, state: AppState, done: str = "",
             "rounds": all_rounds, "open_round": open_round, "inbox": inbox_page,
             "inbox_count": len(inbox), "page": min(page, pages), "pages": pages,
             "units": versions.units(db, state.cache, a),
-            "best_norms": conference.best(db, state.cache, a)}
+            "best_norms": conference.best(db, state.cache, a),
+            "criticisms": criticism.criticisms(db, a), "grounds": criticism.GROUNDS,
+            "my_units": sorted(a.units), "delegate_of": sorted(a.delegate_of)}
     return render("plan.html", viewer=who, title=a.plan.title, notice=DONE.get(done, ""),
                   **context)
 

@@ -19,7 +19,17 @@ from counterplan.io.folder import read_folder
 from counterplan.model import Economy
 from counterplan.plan import solve
 from counterplan.plan.result import Plan as SolvedPlan
-from counterplan.web.models import Membership, Plan, Publication, User, Version
+from counterplan.web.models import (
+    Election,
+    ElectionOption,
+    Membership,
+    Plan,
+    Publication,
+    Term,
+    User,
+    Version,
+    now,
+)
 from counterplan.web.rights import Actor, Refused, need_office, need_unit
 from counterplan.web.services.limits import check_text
 from counterplan.web.store import Loaded, VersionCache, economy_from_zip, pack
@@ -126,12 +136,26 @@ def grant(db: Session, a: Actor, user_name: str, role: str, unit: str,
         if unit not in units:
             raise Refused(422, f"no unit called {unit!r} in this plan; the units are "
                                f"{', '.join(map(str, units))}")
+    if role in ("office", "delegate"):
+        _refuse_over_election(db, a, role, unit)
     exists = db.scalar(select(Membership).where(
         Membership.plan_id == a.plan.id, Membership.user_id == user.id,
         Membership.role == role, Membership.unit_id == unit))
     if exists is None:
         db.add(Membership(plan_id=a.plan.id, user_id=user.id, role=role, unit_id=unit))
     return {"user": user.name, "role": role, "unit": unit}
+
+
+def _refuse_over_election(db: Session, a: Actor, role: str, unit: str) -> None:
+    """The office appoints to a seat only while nobody holds it by election."""
+    elected = db.scalar(select(Term).where(
+        Term.plan_id == a.plan.id, Term.role == role, Term.unit_id == unit,
+        Term.ended_at.is_(None), Term.ends_at > now()))
+    if elected is not None:
+        seat = f"unit {unit!r}'s delegate" if role == "delegate" else "the office"
+        raise Refused(409, f"{seat} is elected until "
+                           f"{elected.ends_at.isoformat(timespec='minutes')} UTC: the seat is "
+                           "filled by election and emptied by recall, not by appointment")
 
 
 def my_plans(db: Session, user: User) -> list[dict[str, Any]]:
@@ -166,6 +190,15 @@ def published_numbers(db: Session, plan: Plan) -> set[int]:
         Publication.plan_id == plan.id)))
 
 
+def readable_numbers(db: Session, plan: Plan) -> set[int]:
+    """The versions everyone in the plan reads: those published, and the
+    variants the office put to the members' vote."""
+    return published_numbers(db, plan) | set(db.scalars(
+        select(Version.number).join(ElectionOption, ElectionOption.version_id == Version.id)
+        .join(Election, Election.id == ElectionOption.election_id)
+        .where(Election.plan_id == plan.id)))
+
+
 def in_force(db: Session, a: Actor) -> Version:
     """The published version, or for the office the latest when none is published."""
     version = published(db, a.plan)
@@ -180,7 +213,7 @@ def version(db: Session, a: Actor, number: int) -> Version:
     """Version ``number``: drafts for the office only."""
     v = db.scalar(select(Version).where(Version.plan_id == a.plan.id,
                                         Version.number == number))
-    if v is None or (not a.office and number not in published_numbers(db, a.plan)):
+    if v is None or (not a.office and number not in readable_numbers(db, a.plan)):
         raise Refused(404, f"plan {a.plan.name!r} has no published version {number}")
     return v
 
@@ -206,7 +239,7 @@ def describe(db: Session, v: Version) -> dict[str, Any]:
 def versions(db: Session, a: Actor) -> list[dict[str, Any]]:
     shown = db.scalars(select(Version).where(Version.plan_id == a.plan.id)
                        .order_by(Version.number)).all()
-    done = published_numbers(db, a.plan)
+    done = readable_numbers(db, a.plan)
     return [describe(db, v) for v in shown if a.office or v.number in done]
 
 

@@ -4,7 +4,14 @@ One member, one vote per poll.  No ballot is kept: casting one records that
 the member voted (``voters``) and rewrites the yes and no counts of every
 proposal of the poll, in one transaction, in the same order and at the same
 width whatever was chosen; the counts are shown only once the poll is closed.
-Closing submits every proposal with more yes than no.
+Closing submits every proposal with more yes than no.  Every vote has a
+closing time (the plan's ``vote_days`` after it opens): the delegate may close
+it earlier; past that time no ballot is taken and the vote closes itself the
+next time anyone looks at it or acts on it (``close_due``).
+
+The pieces of a secret ballot (``claim``, ``add_voter``,
+``checkpoint_after_commit``) serve every vote of the app: the self-government's
+elections, recalls and plan variants use them too (services/governance.py).
 
 Concurrency: a ballot and a close each first claim the poll's row with an
 UPDATE that only matches an open poll, so they run one after the other (a
@@ -21,11 +28,12 @@ from typing import Any
 
 from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import DeclarativeBase, Session
 
 from counterplan.web.models import Poll, PollItem, Proposal, Round, Voter, now
 from counterplan.web.rights import Actor, Refused, need_delegate, need_member, need_unit_private
 from counterplan.web.services.rounds import _submit, open_round_or_refuse, proposal_dict
+from counterplan.web.services.rules import vote_closes
 
 #: How long a ballot waits for readers before it leaves the checkpoint to
 #: SQLite (ms), and the busy timeout the app's connections run with.
@@ -36,6 +44,7 @@ BUSY_TIMEOUT_MS = 30000
 def open_poll(db: Session, a: Actor, unit: str) -> dict[str, Any]:
     need_delegate(a, unit, "open a vote")
     r = open_round_or_refuse(db, a)
+    close_due(db, a.plan.id)
     if db.scalar(select(Poll).where(Poll.round_id == r.id, Poll.unit_id == unit,
                                     Poll.state == "open")) is not None:
         raise Refused(409, f"unit {unit!r} already has an open vote; close it first")
@@ -44,7 +53,7 @@ def open_poll(db: Session, a: Actor, unit: str) -> dict[str, Any]:
         .order_by(Proposal.id)).all()
     if not candidates:
         raise Refused(409, f"unit {unit!r} has no proposal waiting to be voted on")
-    poll = Poll(round_id=r.id, unit_id=unit)
+    poll = Poll(round_id=r.id, unit_id=unit, closes_at=vote_closes(db, a.plan.id))
     try:
         with db.begin_nested():
             db.add(poll)
@@ -85,6 +94,7 @@ def poll_dict(db: Session, poll: Poll, a: Actor | None = None) -> dict[str, Any]
     voted = a is not None and db.scalar(select(Voter).where(
         Voter.poll_id == poll.id, Voter.user_id == a.user.id)) is not None
     return {"id": poll.id, "unit": poll.unit_id, "state": poll.state, "voters": voters,
+            "closes_at": poll.closes_at.isoformat(timespec="seconds"),
             "you_voted": voted,
             "items": [{**proposal_dict(p), **({"tally": counts[p.id]} if counts else {})}
                       for p in _items(db, poll)]}
@@ -92,6 +102,7 @@ def poll_dict(db: Session, poll: Poll, a: Actor | None = None) -> dict[str, Any]
 
 def polls(db: Session, a: Actor, unit: str) -> list[dict[str, Any]]:
     need_unit_private(a, unit, "see the unit's votes")
+    close_due(db, a.plan.id)
     rounds_ = select(Round.id).where(Round.plan_id == a.plan.id)
     return [poll_dict(db, p, a) for p in db.scalars(
         select(Poll).where(Poll.unit_id == unit, Poll.round_id.in_(rounds_))
@@ -101,17 +112,56 @@ def polls(db: Session, a: Actor, unit: str) -> list[dict[str, Any]]:
 def show_poll(db: Session, a: Actor, poll_id: int) -> dict[str, Any]:
     poll = the_poll(db, a, poll_id)
     need_unit_private(a, poll.unit_id, "see the unit's votes")
+    close_due(db, a.plan.id)
     return poll_dict(db, poll, a)
 
 
-def _claim(db: Session, poll: Poll, **values: Any) -> bool:
-    """Lock the poll's row if it is still open (setting ``values``); False
-    when it is closed.  Every ballot and close passes here first."""
-    done = db.execute(update(Poll).where(Poll.id == poll.id, Poll.state == "open")
-                      .values(**(values or {"state": Poll.state}))
+def claim(db: Session, row: Any, *when: Any, **values: Any) -> bool:
+    """Lock a vote's row (a poll or an election) if it is still open and
+    ``when`` holds (setting ``values``); False otherwise.  Every ballot and
+    close passes here first, so they run one after the other."""
+    model = type(row)
+    done = db.execute(update(model).where(model.id == row.id, model.state == "open", *when)
+                      .values(**(values or {"state": model.state}))
                       .execution_options(synchronize_session=False))
-    db.refresh(poll)
+    db.refresh(row)
     return bool(getattr(done, "rowcount", 0))
+
+
+def add_voter(db: Session, voter: DeclarativeBase) -> None:
+    """Record that someone voted (who, never how); refuse a second ballot."""
+    try:
+        with db.begin_nested():
+            db.add(voter)
+            db.flush()
+    except IntegrityError:
+        raise Refused(409, "you have already voted in this vote: one member, one vote"
+                      ) from None
+
+
+def close_due(db: Session, plan_id: int) -> None:
+    """Close the plan's unit votes whose closing time has passed, each as
+    its delegate would: every proposal with more yes than no is submitted
+    (while its round is open)."""
+    due = db.scalars(select(Poll).join(Round, Round.id == Poll.round_id).where(
+        Round.plan_id == plan_id, Poll.state == "open", Poll.closes_at <= now())
+        .order_by(Poll.id)).all()
+    for poll in due:
+        if not claim(db, poll, Poll.closes_at <= now(), state="closed", closed_at=now()):
+            continue
+        _submit_majority(db, poll, None)
+
+
+def _submit_majority(db: Session, poll: Poll, a: Actor | None) -> None:
+    counts = tallies(db, poll.id)
+    round_open = db.get_one(Round, poll.round_id).state == "open"
+    for p in _items(db, poll):
+        if counts[p.id]["yes"] > counts[p.id]["no"] and p.state == "proposed" and round_open:
+            if a is None:
+                p.state, p.submitted_at = "submitted", now()
+            else:
+                _submit(db, a, p)
+    db.flush()
 
 
 def cast(db: Session, a: Actor, poll_id: int, choices: dict[int, bool]) -> dict[str, Any]:
@@ -124,8 +174,9 @@ def cast(db: Session, a: Actor, poll_id: int, choices: dict[int, bool]) -> dict[
     need_member(a, poll.unit_id, "vote")
     if not choices:
         raise Refused(422, "the ballot is empty: say yes or no to at least one proposal")
-    if not _claim(db, poll):
-        raise Refused(409, f"vote {poll_id} is closed")
+    if not claim(db, poll, Poll.closes_at > now()):
+        raise Refused(409, f"vote {poll_id} is closed (it closed at "
+                           f"{poll.closes_at.isoformat(timespec='minutes')} UTC at the latest)")
     if db.get_one(Round, poll.round_id).state != "open":
         raise Refused(409, f"vote {poll_id} belongs to a round that is already reconciled")
     counts = tallies(db, poll.id)
@@ -133,13 +184,7 @@ def cast(db: Session, a: Actor, poll_id: int, choices: dict[int, bool]) -> dict[
     if unknown:
         raise Refused(422, f"proposal(s) {sorted(unknown)} are not on vote {poll_id}; vote on "
                            f"{sorted(counts)}")
-    try:
-        with db.begin_nested():
-            db.add(Voter(poll_id=poll.id, user_id=a.user.id))
-            db.flush()
-    except IntegrityError:
-        raise Refused(409, "you have already voted in this vote: one member, one vote"
-                      ) from None
+    add_voter(db, Voter(poll_id=poll.id, user_id=a.user.id))
     for proposal_id, count in counts.items():  # in proposal order, every one of them
         choice = choices.get(proposal_id)
         db.execute(update(PollItem)
@@ -147,11 +192,11 @@ def cast(db: Session, a: Actor, poll_id: int, choices: dict[int, bool]) -> dict[
                    .values(yes=count["yes"] + (choice is True),
                            no=count["no"] + (choice is False))
                    .execution_options(synchronize_session=False))
-    _checkpoint_after_commit(db)
+    checkpoint_after_commit(db)
     return {"poll": poll.id, "counted": len(choices)}
 
 
-def _checkpoint_after_commit(db: Session) -> None:
+def checkpoint_after_commit(db: Session) -> None:
     """On SQLite, once the ballot is committed, copy the write-ahead log into
     the database and truncate it, so that the log does not keep the order of
     the writes.  A busy database is left to SQLite's next checkpoint."""
@@ -175,11 +220,8 @@ def close_poll(db: Session, a: Actor, poll_id: int) -> dict[str, Any]:
     """Close the vote; submit each proposal with more yes than no."""
     poll = the_poll(db, a, poll_id)
     need_delegate(a, poll.unit_id, "close a vote")
-    if not _claim(db, poll, state="closed", closed_at=now()):
+    close_due(db, a.plan.id)
+    if not claim(db, poll, state="closed", closed_at=now()):
         raise Refused(409, f"vote {poll_id} is already closed")
-    counts = tallies(db, poll.id)
-    for p in _items(db, poll):
-        if counts[p.id]["yes"] > counts[p.id]["no"] and p.state == "proposed":
-            _submit(db, a, p)
-    db.flush()
+    _submit_majority(db, poll, a)
     return poll_dict(db, poll, a)
