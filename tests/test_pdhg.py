@@ -74,13 +74,15 @@ def test_pdhg_agrees_with_simplex_on_economies_with_stocks(economy: Economy) -> 
 @given(economies())
 def test_pdhg_valuations_have_the_meaning_of_highs(economy: Economy) -> None:
     """Strong duality through the valuations, as for HiGHS: the optimum is the
-    availability valued at pdhg's valuations."""
+    availability valued at pdhg's valuations.  The objective is within twice
+    the tolerance of the optimum, relative: the gap's denominator counts both
+    objectives (docs/solver.md)."""
     plan = solve(economy, options=_pdhg())
     exact = solve(economy, options=_simplex())
     available = economy.availability_array()
     dual_value = float((plan.valuations["resource"] * available[economy.resources]).sum()
                        + (plan.valuations["stock-level"] * available[economy.stocks]).sum())
-    assert plan.value == pytest.approx(exact.value, rel=1e-5, abs=1e-6)
+    assert plan.value == pytest.approx(exact.value, rel=2 * TOLERANCE, abs=TOLERANCE)
     assert dual_value == pytest.approx(exact.value, rel=1e-4, abs=1e-5)
     for family in ("product", "resource", "stock-use", "stock-level"):
         assert (plan.valuations[family] >= -1e-5 * (1 + np.abs(exact.value))).all()
