@@ -92,6 +92,18 @@ def test_harmony_heuristic_gap_at_ten_thousand_products() -> None:
     assert 0 <= gaps[1000] <= gaps[100] < 1e-3
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_harmony_heuristic_long_runs_of_gains_do_not_overflow() -> None:
+    """η grows by half after every gain; on this economy it grew past where
+    exp overflows (1,000 iterations), the trial became inf and nan and was
+    refused only because nan compares false.  η is bounded now: no warning,
+    and harmony never falls from one iteration to the next."""
+    economy = generate(GeneratorOptions(products=1000, seed=1))
+    result = harmony_heuristic(economy, HarmonyHeuristicOptions(iterations=1000))
+    assert np.isfinite(result.objective)
+    assert (np.diff(result.trajectory["objective"]) >= -1e-12).all()
+
+
 def test_iterative_mechanisms_refuse_stocks_with_a_named_error(example) -> None:
     economy = read_folder(example("brazil-five-year"))
     for mechanism in (harmony_heuristic, participatory):

@@ -32,7 +32,9 @@ the fulfilment of the targets, each iteration:
    the budget it frees going to the others (with one limited resource the
    scale that fills the budget is found exactly, by Newton's method), and a
    delivery at the cap is valued at the slope just below it;
-4. if harmony fell, the step is undone and η halved; else η grows by half.
+4. if harmony fell, the step is undone and η halved; else η grows by half, up
+   to η_max = 256 (long runs of gains do reach it: large steps that push the
+   weak variables to nothing pay; without a bound exp overflows past 709).
 
 Economies with both a choice of technique and intermediate products are
 refused with a clear error: neither form keeps their balances.
@@ -54,6 +56,9 @@ from counterplan.mechanisms.result import MechanismResult, imbalance, trajectory
 from counterplan.model import Economy
 
 FloatArray = NDArray[np.float64]
+
+#: the largest step η (step 4)
+ETA_MAX = 256.0
 
 
 @dataclass(frozen=True)
@@ -217,7 +222,7 @@ def _ascend(problem: _Problem, options: HarmonyHeuristicOptions
         r_trial = targets.ratios(trial)
         h_trial = _total(problem, r_trial)
         if h_trial >= h:
-            z, r, h, eta = trial, r_trial, h_trial, eta * 1.5
+            z, r, h, eta = trial, r_trial, h_trial, min(eta * 1.5, ETA_MAX)
         else:
             eta /= 2
         if options.record:
