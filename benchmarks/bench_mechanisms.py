@@ -4,8 +4,8 @@
    answer, prices move) at N goods × N worker councils × 100 consumer councils;
 2. one harmony-heuristic iteration against one sparse mat-vec with the
    flow matrix of the same economy;
-3. a sweep of 8 independent plans of 10⁴ products (harmony heuristic) on a
-   LocalCluster of 1 worker and of 2 workers.
+3. a sweep of 8 independent plans of 10⁴ products (harmony heuristic, then
+   the exact optimum) on a LocalCluster of 1 worker and of 2 workers.
 
     python benchmarks/bench_mechanisms.py [--products 30000] [--sweep]
 """
@@ -82,8 +82,9 @@ def _warm() -> None:
     import counterplan.mechanisms.sweep  # noqa: F401
 
 
-def sweep_speedup() -> None:
+def sweep_speedup(mechanism: str) -> None:
     """Cluster start-up (seconds, paid once a sweep) is timed apart from the runs."""
+    import pandas as pd
     from distributed import Client, LocalCluster
 
     from counterplan.mechanisms.spec import read_spec
@@ -91,7 +92,7 @@ def sweep_speedup() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         spec_file = Path(tmp) / "spec.toml"
-        spec_file.write_text('mechanisms = ["harmony-heuristic"]\nseeds = 8\n'
+        spec_file.write_text(f'mechanisms = ["{mechanism}"]\nseeds = 8\n'
                              '[generate]\nproducts = 10000\n', encoding="utf-8")
         spec = read_spec(spec_file)
         seconds = {}
@@ -104,15 +105,13 @@ def sweep_speedup() -> None:
                 run_on(client, list(spec.runs), Path(tmp) / f"out-{workers}", 600,
                        say=lambda _: None)
                 seconds[workers] = time.perf_counter() - started
-            import pandas as pd
-
             rows = pd.concat([pd.read_parquet(f) for f in
                               (Path(tmp) / f"out-{workers}" / "runs").glob("*.parquet")])
-            print(f"{workers} worker(s): cluster start {started - start:.1f} s, "
-                  f"8 plans of 10,000 products {seconds[workers]:.1f} s, "
+            print(f"{mechanism}, {workers} worker(s): cluster start {started - start:.1f} s, "
+                  f"8 plans of 10,000 products {seconds[workers]:.2f} s, "
                   f"CPU {rows['cpu_seconds'].sum():.1f} s in the runs "
                   f"(wall {rows['run_seconds'].sum():.1f} s)")
-    print(f"sweep speed-up with 2 workers: {seconds[1] / seconds[2]:.2f}x")
+    print(f"{mechanism}: sweep speed-up with 2 workers: {seconds[1] / seconds[2]:.2f}x")
 
 
 def main() -> None:
@@ -125,7 +124,8 @@ def main() -> None:
         harmony_iteration(10_000)
         harmony_gap(10_000)
     if args.sweep:
-        sweep_speedup()
+        for mechanism in ("harmony-heuristic", "exact"):
+            sweep_speedup(mechanism)
 
 
 if __name__ == "__main__":
