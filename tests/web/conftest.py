@@ -9,15 +9,18 @@ here, and fail under CI=true, so that CI cannot pass without them.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from counterplan.web import db as database
 from counterplan.web.app import Settings, create_app
 
+from liveserver import FLAGS, chromium_or_fail
 from webtests import Web, _admin, _seed, _with_database, fresh_copy, postgres_server
 
 BACKENDS = ("sqlite", "postgresql")
@@ -60,3 +63,20 @@ def web(db_url: str) -> Iterator[Web]:
     engine.dispose()
 
 
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, launched once for each module of browser tests."""
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium_or_fail(), args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def demo_copy(templates: dict[str, str], tmp_path: Path) -> Path:
+    """A fresh file copy of the seeded SQLite demo, for a live server."""
+    copy = tmp_path / "counterplan.db"
+    shutil.copy(templates["sqlite"].removeprefix("sqlite:///"), copy)
+    return copy

@@ -7,35 +7,23 @@ test-artifacts/ (CI's artefacts)."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from liveserver import ARTEFACTS, FLAGS, chromium_or_fail, serve
+from liveserver import ARTEFACTS, serve
 from webtests import PASSWORD
 
 expect.set_options(timeout=20_000)  # CI machines are shared: a page may take a while
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_or_fail()
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=executable, args=FLAGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
-def site(templates: dict[str, str], tmp_path: Path) -> Iterator[str]:
+def site(demo_copy: Path) -> Iterator[str]:
     """The demo on a fresh SQLite copy, served on 127.0.0.1."""
-    copy = tmp_path / "counterplan.db"
-    shutil.copy(templates["sqlite"].removeprefix("sqlite:///"), copy)
-    with serve(f"sqlite:///{copy}") as url:
+    with serve(f"sqlite:///{demo_copy}") as url:
         yield url
 
 

@@ -8,40 +8,28 @@ verdict at once.  Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from counterplan.web import db as database
 from counterplan.web.app import Settings, create_app
 
 from conferences import NOTE, create
-from liveserver import ARTEFACTS, FLAGS, chromium_or_fail, serve
+from liveserver import ARTEFACTS, serve
 from webtests import PASSWORD, Web
 
 expect.set_options(timeout=20_000)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_or_fail()
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=executable, args=FLAGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
-def site(templates: dict[str, str], tmp_path: Path) -> Iterator[str]:
+def site(demo_copy: Path) -> Iterator[str]:
     """The demo on a fresh SQLite copy with the bakeries plan (version 1
     published, round 1 open), served on 127.0.0.1."""
-    copy = tmp_path / "counterplan.db"
-    shutil.copy(templates["sqlite"].removeprefix("sqlite:///"), copy)
-    url = f"sqlite:///{copy}"
+    url = f"sqlite:///{demo_copy}"
     engine = database.connect(url)
     create(Web(create_app(Settings(db_url=url), engine)))
     engine.dispose()

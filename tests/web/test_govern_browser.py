@@ -8,37 +8,26 @@ database.  Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from liveserver import ARTEFACTS, FLAGS, chromium_or_fail, serve
+from liveserver import ARTEFACTS, serve
 from webtests import PASSWORD
 
 expect.set_options(timeout=20_000)
 WIDTHS = [1280, 390]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium_or_fail(), args=FLAGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
-def site(templates: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def site(demo_copy: Path) -> Iterator[tuple[str, Path]]:
     """The demo on a fresh SQLite copy, served on 127.0.0.1, and its file."""
-    copy = tmp_path / "counterplan.db"
-    shutil.copy(templates["sqlite"].removeprefix("sqlite:///"), copy)
-    with serve(f"sqlite:///{copy}") as url:
-        yield url, copy
+    with serve(f"sqlite:///{demo_copy}") as url:
+        yield url, demo_copy
 
 
 class Person:
