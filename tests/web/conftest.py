@@ -63,8 +63,6 @@ def web(db_url: str) -> Iterator[Web]:
     engine.dispose()
 
 
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, launched once for each module of browser tests."""
