@@ -116,9 +116,21 @@ def long_plan(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_ctrl_c_stops_a_long_solve_and_writes_nothing(long_plan: Path, algorithm: str) -> None:
     """Interior point is asked to stop; PDLP, which never checks, is left behind."""
     out = long_plan.with_name(f"plan-{algorithm}")
-    solving = subprocess.Popen(
-        [sys.executable, "-m", "counterplan.cli", "solve", str(long_plan), "--out", str(out),
-         "--algorithm", algorithm], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A test run started in the background by a shell (`pytest &`) inherits
+    # SIGINT ignored, and Python then leaves it ignored in every child: the
+    # child would not hear the Ctrl-C at all.  A handler of our own is reset
+    # to the default at exec, so the child hears it as a terminal's would.
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        solving = subprocess.Popen(
+            [sys.executable, "-m", "counterplan.cli", "solve", str(long_plan), "--out",
+             str(out), "--algorithm", algorithm],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         assert solving.stderr is not None
         seen = ""
@@ -129,6 +141,7 @@ def test_ctrl_c_stops_a_long_solve_and_writes_nothing(long_plan: Path, algorithm
         _, err = solving.communicate(timeout=15)  # minutes when Ctrl-C is not honoured
     finally:
         solving.kill()
+        solving.communicate()  # reaped and its pipes closed, whatever happened
     assert solving.returncode == 130, err
     assert err.endswith("\ninterrupted; nothing was written\n")
     assert "Traceback" not in err
