@@ -4,6 +4,13 @@ builder for small hand-written plan folders."""
 from __future__ import annotations
 
 import os
+
+# Argon2id at argon2-cffi's CHEAPEST parameters: the web tests log in
+# thousands of times, and at the deployed cost (0.28 s a hash here) that was
+# most of the suite's time.  The code path is the same; the deployed default
+# is tested in tests/web/test_login.py.  Set the variable to run with another.
+os.environ.setdefault("COUNTERPLAN_PASSWORD_PROFILE", "CHEAPEST")
+
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path

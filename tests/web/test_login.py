@@ -7,6 +7,7 @@ password change (API, page, command line) and the list of common passwords."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import subprocess
 import sys
@@ -185,3 +186,28 @@ def test_the_common_list_is_shipped_and_used() -> None:
     with pytest.raises(auth.Refused, match="common passwords"):
         auth.check_new_password("Sunshine2024")
     auth.check_new_password("counterplan-demo")  # the demo's own passes
+
+
+def test_deployed_passwords_cost_rfc_9106s_argon2id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite hashes at argon2-cffi's CHEAPEST cost (tests/conftest.py); a
+    deployment without the variable gets RFC 9106's low-memory Argon2id, and
+    its hashes say so."""
+    monkeypatch.delenv(auth.PROFILE_VARIABLE, raising=False)
+    stored = auth.password_hasher().hash("a long enough password")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    cheap = auth.password_hasher("CHEAPEST").hash("a long enough password")
+    assert cheap.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    assert auth.verify_password(cheap, "a long enough password")  # checked at its own cost
+    assert not auth.verify_password(stored, "another password")
+
+
+def test_an_unknown_password_profile_is_a_named_error(tmp_path: Path) -> None:
+    env = {**os.environ, auth.PROFILE_VARIABLE: "RFC_9106_MEDIUM"}
+    out = subprocess.run([sys.executable, "-m", "counterplan.cli", "users", "add", "alice",
+                          "--password", "a long enough password", "--db",
+                          f"sqlite:///{tmp_path / 'none.db'}"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 1
+    assert "RFC_9106_MEDIUM" in out.stderr and "RFC_9106_LOW_MEMORY" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "none.db").exists()

@@ -1,6 +1,10 @@
 """Accounts, sessions, CSRF tokens, passwords and login throttling.
 
-Passwords are hashed with Argon2id (argon2-cffi's defaults).  A session is a
+Passwords are hashed with Argon2id, RFC 9106's low-memory parameters
+(t = 3, 64 MiB, 4 lanes: argon2-cffi's defaults), or another of argon2-cffi's
+profiles named by $COUNTERPLAN_PASSWORD_PROFILE (the test suite names
+CHEAPEST: the same code at a tiny cost).  A hash keeps its parameters, so a
+password set under one profile is checked under it.  A session is a
 random token in an HttpOnly, SameSite=Lax cookie (Secure when the app is
 served over TLS); the database keeps only its SHA-256, so a copy of the
 database logs nobody in.  Every state-changing request carries the session's
@@ -26,11 +30,12 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import os
 import secrets
 from dataclasses import dataclass
 from importlib import resources
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,6 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 
+from counterplan.errors import CounterplanError
 from counterplan.web.models import AuthSession, LoginDevice, LoginThrottle, User, now
 from counterplan.web.rights import Refused
 
@@ -55,7 +61,28 @@ MAX_WAIT = dt.timedelta(minutes=15)
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 
-_hasher = PasswordHasher()
+PROFILE_VARIABLE = "COUNTERPLAN_PASSWORD_PROFILE"
+DEFAULT_PROFILE = "RFC_9106_LOW_MEMORY"
+
+
+class UnknownPasswordProfile(CounterplanError):
+    """$COUNTERPLAN_PASSWORD_PROFILE names no argon2-cffi profile."""
+
+
+def password_hasher(name: str | None = None) -> PasswordHasher:
+    """The Argon2id hasher of the profile ``name`` (default: the environment's,
+    else RFC 9106's low-memory one)."""
+    name = name or os.environ.get(PROFILE_VARIABLE) or DEFAULT_PROFILE
+    profile = getattr(profiles, name, None)
+    if not isinstance(profile, Parameters):
+        known = ", ".join(n for n in dir(profiles) if isinstance(getattr(profiles, n), Parameters))
+        raise UnknownPasswordProfile(f"${PROFILE_VARIABLE} is {name!r}, which is not one of "
+                                     f"argon2-cffi's profiles ({known}); leave it unset for "
+                                     f"{DEFAULT_PROFILE}")
+    return PasswordHasher.from_parameters(profile)
+
+
+_hasher = password_hasher()
 
 
 def hash_password(password: str) -> str:
