@@ -8,6 +8,7 @@ not safe to share between threads, so each evaluator has its own lock.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -155,7 +156,12 @@ def _plan_tables(data: bytes) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
 
 
 class VersionCache:
-    """The most recently used versions, read once each."""
+    """The most recently used versions, read once each.  Behind the version
+    numbers of one database, what was read is shared in the process by the
+    content of the version's two zips (:class:`_ByContent`): a database
+    restored from an archive, or a second application in the same process
+    (the test suite makes hundreds), reads a version another has read only
+    once."""
 
     def __init__(self, size: int = 16):
         self.size = size
@@ -176,14 +182,47 @@ class VersionCache:
             with self._lock:
                 if version_id in self._entries:
                     return self._entries[version_id]
-            try:
-                economy = economy_from_zip(economy_zip, f"version {version_id}")
-            except CounterplanError as exc:  # stored versions were valid when written
-                raise RuntimeError(f"stored version {version_id} cannot be read: {exc}") from exc
-            tables, summary = _plan_tables(plan_zip)
-            loaded = Loaded(economy, tables, summary)
+            loaded = _BY_CONTENT.get(economy_zip, plan_zip, f"version {version_id}")
             with self._lock:
                 self._entries[version_id] = loaded
                 while len(self._entries) > self.size:
                     self._entries.popitem(last=False)
             return loaded
+
+
+class _ByContent:
+    """Versions read, keyed by the SHA-256 of their two zips: content that
+    never changes, so an entry never goes stale; the most recent ``size``."""
+
+    def __init__(self, size: int = 16):
+        self.size = size
+        self._entries: OrderedDict[bytes, Loaded] = OrderedDict()
+        self._lock = threading.Lock()
+        self._loading: dict[bytes, threading.Lock] = {}
+
+    def get(self, economy_zip: bytes, plan_zip: bytes, name: str) -> Loaded:
+        key = hashlib.sha256(economy_zip).digest() + hashlib.sha256(plan_zip).digest()
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
+            with self._lock:
+                if key in self._entries:
+                    return self._entries[key]
+            try:
+                economy = economy_from_zip(economy_zip, name)
+            except CounterplanError as exc:  # stored versions were valid when written
+                raise RuntimeError(f"stored {name} cannot be read: {exc}") from exc
+            tables, summary = _plan_tables(plan_zip)
+            loaded = Loaded(economy, tables, summary)
+            with self._lock:
+                self._entries[key] = loaded
+                self._loading.pop(key, None)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+            return loaded
+
+
+_BY_CONTENT = _ByContent()
