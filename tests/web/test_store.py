@@ -77,18 +77,24 @@ def zips(tmp_path: Path) -> tuple[bytes, bytes, bytes]:
     return economy_zip, plan_zip, other
 
 
-def test_two_databases_share_what_one_has_read(zips: tuple[bytes, bytes, bytes],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    economy_zip, plan_zip, other = zips
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """An empty process-wide cache, and the names of the versions read from zip."""
     monkeypatch.setattr(store, "_BY_CONTENT", store._ByContent())
-    reads: list[str] = []
+    names: list[str] = []
     real = store.economy_from_zip
 
     def counted(data: bytes, name: str = "upload.zip") -> Any:
-        reads.append(name)
+        names.append(name)
         return real(data, name)
 
     monkeypatch.setattr(store, "economy_from_zip", counted)
+    return names
+
+
+def test_two_databases_share_what_one_has_read(zips: tuple[bytes, bytes, bytes],
+                                               reads: list[str]) -> None:
+    economy_zip, plan_zip, other = zips
     first, second = store.VersionCache(), store.VersionCache()
     a = first.get(3, economy_zip, plan_zip)
     b = second.get(8, economy_zip, plan_zip)  # the same content under another number
@@ -100,13 +106,8 @@ def test_two_databases_share_what_one_has_read(zips: tuple[bytes, bytes, bytes],
 
 
 def test_threads_asking_at_once_read_a_version_once(zips: tuple[bytes, bytes, bytes],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+                                                    reads: list[str]) -> None:
     economy_zip, plan_zip, _ = zips
-    monkeypatch.setattr(store, "_BY_CONTENT", store._ByContent())
-    reads: list[str] = []
-    real = store.economy_from_zip
-    monkeypatch.setattr(store, "economy_from_zip",
-                        lambda data, name="upload.zip": reads.append(name) or real(data, name))
     caches = [store.VersionCache() for _ in range(8)]
     got: list[Any] = [None] * 8
     start = threading.Barrier(8)
