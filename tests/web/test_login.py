@@ -211,3 +211,23 @@ def test_an_unknown_password_profile_is_a_named_error(tmp_path: Path) -> None:
     assert "RFC_9106_MEDIUM" in out.stderr and "RFC_9106_LOW_MEMORY" in out.stderr
     assert "Traceback" not in out.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_hash_of_another_profile_is_made_again_at_login(web: Web) -> None:
+    """After the profile changes, each password is hashed under the new one at
+    its next login, so that a known name costs what an unknown one does."""
+    from counterplan.web.models import User as Account
+
+    old = auth.password_hasher("RFC_9106_LOW_MEMORY").hash(PASSWORD)  # the suite: CHEAPEST
+    with web.app.state.counterplan.tx() as db:
+        db.execute(sa.update(Account).where(Account.name == "agro-member1")
+                   .values(password_hash=old))
+    answer = web.anonymous().post("/api/login", json={"name": "agro-member1",
+                                                      "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    with web.app.state.counterplan.tx() as db:
+        now_stored = db.scalar(sa.select(Account.password_hash)
+                               .where(Account.name == "agro-member1"))
+    assert now_stored != old
+    assert not auth._hasher.check_needs_rehash(now_stored)
+    assert auth.verify_password(now_stored, PASSWORD)

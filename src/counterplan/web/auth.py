@@ -4,7 +4,8 @@ Passwords are hashed with Argon2id, RFC 9106's low-memory parameters
 (t = 3, 64 MiB, 4 lanes: argon2-cffi's defaults), or another of argon2-cffi's
 profiles named by $COUNTERPLAN_PASSWORD_PROFILE (the test suite names
 CHEAPEST: the same code at a tiny cost).  A hash keeps its parameters, so a
-password set under one profile is checked under it.  A session is a
+password set under one profile is checked under it, and made again under
+the current one at its next login.  A session is a
 random token in an HttpOnly, SameSite=Lax cookie (Secure when the app is
 served over TLS); the database keeps only its SHA-256, so a copy of the
 database logs nobody in.  Every state-changing request carries the session's
@@ -231,8 +232,14 @@ def attempt_login(factory: sessionmaker[Session], name: str, password: str,
     """Log in ``name`` from the address ``client`` (and the browser's device
     cookie, if any), throttled; open a session."""
     user, keys = _check(factory, name, password, client, device)
+    # a hash set under another profile is made again under this one, so that
+    # known and unknown names (the dummy hash) keep costing the same
+    rehashed = hash_password(password) if _hasher.check_needs_rehash(user.password_hash) \
+        else None
     with factory() as db, db.begin():
         _forgive(db, keys)
+        if rehashed is not None:
+            db.execute(update(User).where(User.id == user.id).values(password_hash=rehashed))
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         db.add(AuthSession(token_hash=token_hash(token), user_id=user.id, csrf=csrf,
                            expires_at=now() + dt.timedelta(days=SESSION_DAYS)))
