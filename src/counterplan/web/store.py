@@ -167,32 +167,30 @@ class VersionCache:
         self.size = size
         self._entries: OrderedDict[int, Loaded] = OrderedDict()
         self._lock = threading.Lock()
-        self._loading: dict[int, threading.Lock] = {}
 
     def get(self, version_id: int, economy_zip: bytes | None = None,
             plan_zip: bytes | None = None) -> Loaded | None:
+        """The version read, or None when it is not here and no zips are given
+        (the caller then fetches them).  Threads asking for one version at
+        once wait for a single read in :class:`_ByContent`."""
         with self._lock:
             if version_id in self._entries:
                 self._entries.move_to_end(version_id)
                 return self._entries[version_id]
-            loading = self._loading.setdefault(version_id, threading.Lock())
         if economy_zip is None or plan_zip is None:
             return None
-        with loading:  # one thread reads a version; the others wait for it
-            with self._lock:
-                if version_id in self._entries:
-                    return self._entries[version_id]
-            loaded = _BY_CONTENT.get(economy_zip, plan_zip, f"version {version_id}")
-            with self._lock:
-                self._entries[version_id] = loaded
-                while len(self._entries) > self.size:
-                    self._entries.popitem(last=False)
-            return loaded
+        loaded = _BY_CONTENT.get(economy_zip, plan_zip, f"version {version_id}")
+        with self._lock:
+            self._entries[version_id] = loaded
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return loaded
 
 
 class _ByContent:
     """Versions read, keyed by the SHA-256 of their two zips: content that
-    never changes, so an entry never goes stale; the most recent ``size``."""
+    never changes, so an entry never goes stale; the most recent ``size``.
+    One thread reads a version; the others asking for it wait for that read."""
 
     def __init__(self, size: int = 16):
         self.size = size
