@@ -5,6 +5,7 @@ module that lets the same code run on a GPU."""
 
 from __future__ import annotations
 
+import re
 import types
 
 import numpy as np
@@ -209,6 +210,15 @@ def test_counterplan_verdicts_warm_from_pdhg_agree_with_simplex(tolerance: float
     assert warm.loc["big-pledge", "verdict"] == "partial"
     assert (warm["share"] <= exact["share"] + 1e-12).all()
     assert np.allclose(warm["share"], exact["share"], rtol=0, atol=4 * tolerance)
+    # the reason of a partial pledge (its elastic LP by warm pdhg): the same
+    # conflicts, by the same amounts to the tolerance, and the share reported
+    conflict = re.compile(r"(?:: |; )([^;(]+?) by ([0-9.e+-]+)")
+    ours, theirs = (frame.loc["big-pledge", "reason"] for frame in (warm, exact))
+    assert ours.startswith(f"only {warm.loc['big-pledge', 'share']:.4g} of it fits")
+    assert [c for c, _ in conflict.findall(ours)] == [c for c, _ in conflict.findall(theirs)]
+    assert len(conflict.findall(ours)) >= 3
+    for (_, a), (_, b) in zip(conflict.findall(ours), conflict.findall(theirs), strict=True):
+        assert float(a) == pytest.approx(float(b), rel=10 * tolerance)
     at_share = Evaluator(economy, options=_simplex())
     for name, (share, objective) in warm[["share", "objective_after"]].iterrows():
         changed = at_share.warm.trial(compile_edit(

@@ -29,6 +29,7 @@ from counterplan.model import Economy
 from counterplan.plan import PlanOptions
 from counterplan.plan import solve as solve_plan
 from counterplan.plan.build import INF, LP
+from counterplan.plan.elastic import Slacks
 from counterplan.plan.highs import (
     Solution,
     SolverOptions,
@@ -145,13 +146,13 @@ class Evaluator:
                        reason=pays_reason(self.economy, plan))
             return row, None
         share = self.largest_share(plan, edit)
-        reason = shortfall_reason(self.context, plan, apply_edit(self.lp, edit), share)
         if share <= TOL:
-            row.update(verdict="rejected", share=0.0, objective_after=before, reason=reason)
+            row.update(verdict="rejected", share=0.0, objective_after=before,
+                       reason=self.shortfall(plan, edit, 0.0))
             return row, None
         share, partial = self.plan_at_share(plan, share, TOL)
         row.update(verdict="partial", share=share, objective_after=partial.objective,
-                   reason=reason)
+                   reason=self.shortfall(plan, edit, share))
         return row, self.fulfilment(partial)
 
     def _share_first(self, plan: CounterPlan, edit: Edit, row: dict[str, object]
@@ -170,14 +171,32 @@ class Evaluator:
                            reason=gain_reason(self.context, plan, before, solution.objective))
                 return row, self.fulfilment(solution)
             share = 1 - tolerance
-        reason = shortfall_reason(self.context, plan, apply_edit(self.lp, edit), share)
         if share < 2 * tolerance:  # below the tolerance once backed off by it
-            row.update(verdict="rejected", share=0.0, objective_after=before, reason=reason)
+            row.update(verdict="rejected", share=0.0, objective_after=before,
+                       reason=self.shortfall(plan, edit, 0.0))
             return row, None
         share, partial = self.plan_at_share(plan, share, tolerance)
         row.update(verdict="partial", share=share, objective_after=partial.objective,
-                   reason=reason)
+                   reason=self.shortfall(plan, edit, share))
         return row, self.fulfilment(partial)
+
+    def shortfall(self, plan: CounterPlan, edit: Edit, share: float) -> str:
+        """What blocks the whole counter-plan (:func:`shortfall_reason`); past
+        the simplex limit its elastic LP by pdhg warm from the plan (measured at
+        10³ products × 5 periods: 2.5 s, where simplex took 14 s)."""
+        edited = apply_edit(self.lp, edit)
+        if not isinstance(self.warm, WarmFirstOrder):
+            return shortfall_reason(self.context, plan, edited, share)
+        warm = self.warm
+
+        def elastic(lp: LP, slacks: Slacks) -> Solution:
+            ref = np.ones(lp.matrix.shape[1])
+            ref[:len(warm.col_ref)] = warm.col_ref
+            ref[slacks.start:] = slacks.size
+            return run_lp(lp, replace(self.options.solver, algorithm="pdhg"), ref,
+                          resized(warm.start, *lp.matrix.shape))
+        tolerance = self.options.solver.tolerance_for("pdhg")
+        return shortfall_reason(self.context, plan, edited, share, elastic, 10 * tolerance)
 
     def plan_at_share(self, plan: CounterPlan, share: float, tolerance: float
                       ) -> tuple[float, Solution]:

@@ -5,6 +5,7 @@ their valuations."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from counterplan.counter.apply import Edit, Locator
 from counterplan.counter.proposals import CounterPlan
 from counterplan.model import Economy
 from counterplan.plan.build import LP
-from counterplan.plan.elastic import elastic_lp, read_slacks
+from counterplan.plan.elastic import Slacks, elastic_lp, read_slacks
 from counterplan.plan.highs import Solution, Status, run_highs
 from counterplan.plan.result import valuations_from_duals
 from counterplan.schema import PRODUCT
@@ -151,14 +152,18 @@ def pays_reason(economy: Economy, plan: CounterPlan) -> str:
             "without using any limited resource or stock; give its inputs")
 
 
-def shortfall_reason(ctx: Context, plan: CounterPlan, edited: LP, share: float) -> str:
-    """What falls short at the full proposal, traced to the binding limits."""
+def shortfall_reason(ctx: Context, plan: CounterPlan, edited: LP, share: float,
+                     solve: Callable[[LP, Slacks], Solution] | None = None,
+                     floor: float = 0.0) -> str:
+    """What falls short at the full proposal, traced to the binding limits:
+    the elastic LP of ``edited`` solved by ``solve`` (HiGHS's simplex when
+    None), slacks under ``floor`` of their row's size not counted."""
     elastic, slacks = elastic_lp(edited, relax_bounds=False)
-    solution = run_highs(elastic)
+    solution = solve(elastic, slacks) if solve is not None else run_highs(elastic)
     head = (f"only {share:.4g} of it fits" if share > TOL else "nothing of it fits")
     if solution.status != Status.OPTIMAL:
         return f"{head}: the plan cannot be made with it"
-    conflicts = read_slacks(ctx.economy, edited, slacks, solution.x)
+    conflicts = read_slacks(ctx.economy, edited, slacks, solution.x, floor)
     parts = []
     for r in conflicts.head(SHOWN).itertuples():
         code = -1 if r.family == "minimum" else \

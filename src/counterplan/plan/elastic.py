@@ -36,6 +36,7 @@ class Slacks:
     key: NDArray[np.int64]
     period: NDArray[np.int64]
     start: int
+    size: FloatArray  # max(1, |bound|): what each slack is measured against
 
 
 def elastic_lp(lp: LP, relax_bounds: bool = True) -> tuple[LP, Slacks]:
@@ -89,14 +90,18 @@ def elastic_lp(lp: LP, relax_bounds: bool = True) -> tuple[LP, Slacks]:
         sense=-1, rows=lp.rows, cols=Registry(list(lp.cols.blocks)),
     )
     return elastic, Slacks(np.concatenate(family), np.concatenate(key).astype(np.int64),
-                           np.concatenate(period).astype(np.int64), n_cols)
+                           np.concatenate(period).astype(np.int64), n_cols,
+                           1.0 / np.concatenate(weight))
 
 
-def read_slacks(economy: Economy, lp: LP, slacks: Slacks, x: FloatArray) -> pd.DataFrame:
-    """The violations of the elastic solution, largest relative one first."""
+def read_slacks(economy: Economy, lp: LP, slacks: Slacks, x: FloatArray,
+                floor: float = 0.0) -> pd.DataFrame:
+    """The violations of the elastic solution, largest relative one first;
+    a slack under ``floor`` of its row's size is no violation (a first-order
+    solution's slacks are exact only to its tolerance)."""
     values = x[slacks.start: slacks.start + len(slacks.family)]
     scale = np.maximum(1e-9, 1e-7 * np.abs(values).max(initial=1.0))
-    hit = np.flatnonzero(values > scale)
+    hit = np.flatnonzero(values > np.maximum(scale, floor * slacks.size))
     names = {"minimum": economy.techniques.index}
     text = {f: t for f, (_, t) in _ELASTIC.items()}
     text["minimum"] = "the technique's minimum (pledge) cannot be met"
