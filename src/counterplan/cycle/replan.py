@@ -94,7 +94,7 @@ def tail_start(plan: Plan, k: int, options: ReplanOptions) -> Start | None:
     rows = np.concatenate([b.period >= k for b in lp.rows.blocks])
     if len(cols) != len(plan.start.x) or len(rows) != len(plan.start.y):
         return None
-    return Start(plan.start.x[cols], plan.start.y[rows], plan.start.primal_weight)
+    return Start(plan.start.x[cols], plan.start.y[rows])
 
 
 def actual_activity(old: PlanInForce, actuals: Reports, k: int) -> FloatArray:

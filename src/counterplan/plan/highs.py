@@ -94,7 +94,6 @@ class Solution:
     row_value: FloatArray | None = None  # the rows' activities, A x
     #: pdhg: relative primal, dual and gap errors in plan-relative units
     errors: dict[str, float] | None = None
-    primal_weight: float | None = None  # pdhg: where a warm start may resume
 
 
 def choose_algorithm(lp: LP, algorithm: Algorithm) -> str:

@@ -80,11 +80,13 @@ MATVEC_THREADS, SPLIT_NONZEROS = 2, 500_000
 @dataclass(frozen=True)
 class Start:
     """A starting point in the LP's own units: the primal and dual of a related
-    plan (warm start), and the primal weight its solve ended with."""
+    plan (warm start).  The primal weight starts at 1 as in a cold solve, not
+    where the related plan's solve ended: measured on 20 counter-plans against
+    three plans of 10³ products × 5 periods, resuming took 58,368 iterations
+    in all, starting at 1 took 39,488 (fewer in 12 of them, more in 1)."""
 
     x: FloatArray
     y: FloatArray
-    primal_weight: float | None = None
 
 
 @dataclass(frozen=True)
@@ -305,11 +307,16 @@ class _Work:
 
 
 def solve_scaled(s: Scaled, start: _Iterate, primal_weight: float, settings: Settings,
-                 xp: Any) -> Outcome:
-    """The restarted Halpern iteration with reflection on the scaled LP."""
+                 xp: Any, warm: bool = False) -> Outcome:
+    """The restarted Halpern iteration with reflection on the scaled LP; a
+    ``warm`` start that already meets the stopping rule is the answer."""
     eta = 0.998 / s.norm
     omega = primal_weight
     monitor = _Monitor(s, settings, xp)
+    if warm:
+        errors = _errors(s, start, xp)
+        if max(errors["primal"], errors["dual"], errors["gap"]) <= settings.tolerance:
+            return "optimal", start, 0, omega, errors
     work = _Work(s, xp)
     anchor, last_restart, z, t = start.copy(), start.copy(), start.copy(), start.copy()
     residual0 = previous = math.inf
@@ -508,10 +515,10 @@ def run_pdhg(lp: LP, col_ref: FloatArray, settings: Settings, start: Start | Non
         y0 = xp.zeros(n_rows)
     # ω = 1 in plan-relative units: a unit of every activity weighs as much as a
     # unit of every valuation (‖c‖/‖b‖, PDLP's start, converged more slowly here)
-    weight = start.primal_weight if start is not None and start.primal_weight else 1.0
     z = _Iterate(x0, y0, s.matrix @ x0, s.matrix_t @ y0)
     with threadpool_limits(limits=1):
-        status, t, iterations, weight, errors = solve_scaled(s, z, weight, settings, xp)
+        status, t, iterations, weight, errors = solve_scaled(s, z, 1.0, settings, xp,
+                                                             warm=start is not None)
     x = _to_host(t.x, xp) * s.d_col
     y_min = _to_host(t.y, xp) * s.d_row
     rc = (_to_host(s.cost - t.aty, xp)) / s.d_col

@@ -44,13 +44,13 @@ def run_lp(lp: LP, options: SolverOptions | None = None,
     r = run_pdhg(lp, ref, settings, start, options.device)
     return Solution(_STATUS[r.status], r.objective, r.x, r.y, r.reduced_cost, "pdhg",
                     r.seconds, r.iterations, f"counterplan pdhg ({r.device})",
-                    lp.matrix @ r.x, r.errors, r.primal_weight)
+                    lp.matrix @ r.x, r.errors)
 
 
 def start_of(solution: Solution) -> Start:
     """A warm start for a related LP from ``solution`` (same rows and columns
     first; a longer LP pads with zeros, see :func:`resized`)."""
-    return Start(solution.x, solution.row_dual, solution.primal_weight)
+    return Start(solution.x, solution.row_dual)
 
 
 def resized(start: Start, n_rows: int, n_cols: int) -> Start:
@@ -59,4 +59,4 @@ def resized(start: Start, n_rows: int, n_cols: int) -> Start:
     y = np.zeros(n_rows)
     x[:min(n_cols, len(start.x))] = start.x[:n_cols]
     y[:min(n_rows, len(start.y))] = start.y[:n_rows]
-    return Start(x, y, start.primal_weight)
+    return Start(x, y)
