@@ -73,6 +73,22 @@ def test_help_version_and_example_list_load_nothing_heavy(args: list[str]) -> No
     assert out.stdout.splitlines()[-1] == "[]"
 
 
+def test_check_loads_no_sparse_algebra(tmp_path) -> None:
+    """`check` reads and validates a folder: scipy (0.1 s of its start-up,
+    measured) is imported only by the commands that compute."""
+    code = ("import sys\nfrom counterplan.cli import main\n"
+            f"sys.argv = ['counterplan', 'example', 'textbook', {str(tmp_path / 'tb')!r}]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            f"sys.argv = ['counterplan', 'check', {str(tmp_path / 'tb')!r}]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "print(sorted(m for m in sys.modules if m.startswith('scipy')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "0 error(s), 0 warning(s)" in out.stdout
+    assert out.stdout.splitlines()[-1] == "[]"
+
+
 def _commands(help_text: str) -> list[str]:
     section = help_text.split("Commands:\n", 1)[1]
     return [line.split()[0] for line in section.splitlines() if line[:3].strip()]

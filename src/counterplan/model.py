@@ -13,14 +13,16 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from counterplan.schema import KIND_CODES, PRODUCT, RESOURCE, STOCK
+
+if TYPE_CHECKING:  # scipy.sparse is imported where a matrix is first made: `check` needs none
+    import scipy.sparse as sp
 
 IntArray = NDArray[np.signedinteger[Any]]
 FloatArray = NDArray[np.float64]
@@ -141,6 +143,8 @@ class Economy:
     @cached_property
     def flow_matrix(self) -> sp.csc_matrix:
         """Net flows F (items × techniques), duplicates (own use) summed."""
+        import scipy.sparse as sp
+
         f = self.flows
         m = sp.csc_matrix(
             (f.amount, (f.item, f.technique)), shape=(self.n_items, self.n_techniques)
@@ -151,6 +155,8 @@ class Economy:
     @cached_property
     def output_matrix(self) -> sp.csc_matrix:
         """Gross outputs (positive flow rows only), items × techniques."""
+        import scipy.sparse as sp
+
         f = self.flows
         pos = f.amount > 0
         return sp.csc_matrix(
@@ -161,6 +167,8 @@ class Economy:
     @cached_property
     def input_matrix(self) -> sp.csc_matrix:
         """Gross inputs as positive amounts (negative flow rows only), items × techniques."""
+        import scipy.sparse as sp
+
         f = self.flows
         neg = f.amount < 0
         return sp.csc_matrix(

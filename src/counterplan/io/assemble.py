@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from counterplan.io.csvfile import check_header
@@ -324,16 +323,19 @@ def _duplicate_flows(table: RawTable, t: IntArray, i: IntArray,
                      amount: NDArray[np.float64], ok: NDArray[np.bool_],
                      problems: Problems) -> None:
     """A (technique, item) pair may appear twice only as one output and one input."""
-    n_t, n_i = int(t.max(initial=0)) + 1, int(i.max(initial=0)) + 1
-    # one column per (item, sign): own use (the same pair as output and input) is fine
+    n_i = int(i.max(initial=0)) + 1
+    # one key per (technique, item, sign): own use (the same pair as output and
+    # input) is fine.  Sorted, a repeated key sits next to itself (measured at
+    # 2.3·10⁷ flows: 0.5 s, where counting through a sparse matrix took 3.0 s)
     rows = slice(None) if ok.all() else ok  # a slice takes no copy
-    column: IntArray = i[rows].astype(np.int32 if 2 * n_i < 2**31 - 1 else np.int64)
-    np.multiply(column, 2, out=column)
-    np.add(column, amount[rows] > 0, out=column, casting="unsafe")
-    counts = sp.csr_matrix((np.ones(len(column), dtype=np.int8), (t[rows], column)),
-                           shape=(n_t, 2 * n_i))
-    if counts.nnz == len(column):
-        return  # every (technique, item, sign) once: the common case, decided in O(nnz)
+    keys: IntArray = t[rows].astype(np.int64)
+    np.multiply(keys, 2 * n_i, out=keys)
+    np.add(keys, 2 * i[rows], out=keys, casting="unsafe")
+    np.add(keys, amount[rows] > 0, out=keys, casting="unsafe")
+    keys.sort()
+    if not (keys[1:] == keys[:-1]).any():
+        return  # every (technique, item, sign) once: the common case
+    del keys
     key = pd.DataFrame({"t": t, "i": i, "pos": amount > 0})[ok]
     # a second output or a second input of the same item is one too many
     extra = key.groupby(["t", "i", "pos"], sort=False).cumcount().to_numpy() >= 1
