@@ -167,7 +167,6 @@ def test_an_unknown_device_is_a_clear_error() -> None:
         pdhg_module.array_module("tpu")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("tolerance", [1e-4, 1e-6])
 def test_counterplan_verdicts_warm_from_pdhg_agree_with_simplex(tolerance: float) -> None:
     """The verdict path past the simplex limit (warm pdhg re-solves) gives the

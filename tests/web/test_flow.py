@@ -157,3 +157,24 @@ def test_norm_improvement_ranks_the_unit_that_saved(web: Web) -> None:
     assert ranking["agro"] == pytest.approx(expected, rel=1e-9)
     assert expected > 0
     assert all(v == pytest.approx(0.0, abs=1e-12) for u, v in ranking.items() if u != "agro")
+
+
+def test_a_counter_plan_the_solver_cannot_judge_is_refused_and_nothing_kept(
+        web: Web, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the solver gives up (SolveFailed: the plan at a partial share
+    found no solution within its limits; no small plan makes it happen, so
+    the judge is made to raise it), the proposal gets a 503 that says so,
+    not a 500, and no proposal row is written."""
+    from counterplan.counter.evaluate import Evaluator
+    from counterplan.errors import SolveFailed
+
+    def gives_up(self: Evaluator, plan: object) -> None:
+        raise SolveFailed("counter-plan 'x': 0.5 of it fits, but the plan at that share "
+                          "could not be solved")
+    member = web.as_("agro-member1")
+    monkeypatch.setattr(Evaluator, "judge", gives_up)
+    response = member.post(f"{PLAN}/units/agro/proposals", json=NORM)
+    assert response.status_code == 503, response.text
+    assert "could not be judged" in response.text and "nothing was kept" in response.text
+    monkeypatch.undo()
+    assert member.get(f"{PLAN}/units/agro/proposals").json() == []

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from counterplan.counter.proposals import COLUMNS, parse_counterplans
 from counterplan.counter.reconcile import reconcile
-from counterplan.errors import CounterplanError
+from counterplan.errors import CounterplanError, SolveFailed
 from counterplan.web.models import Outcome, Poll, Proposal, Round, User, Version, now
 from counterplan.web.rights import (
     Actor,
@@ -190,8 +190,12 @@ def propose(tx: Transaction, cache: VersionCache, user: User, plan_name: str, un
     for plan in plans:
         check_text(f"the note of counter-plan {plan.id!r} (its rows' notes joined)", plan.note,
                    NOTE_CHARS)
-    with got.evaluator() as judge:
-        judged = [judge.judge(p)[0] for p in plans]
+    try:
+        with got.evaluator() as judge:
+            judged = [judge.judge(p)[0] for p in plans]
+    except SolveFailed as exc:  # the solver's limits, not the proposal's fault
+        raise Refused(503, f"the counter-plans could not be judged ({exc}); nothing was "
+                           "kept") from None
     rows_of = {cid: group for cid, group in frame.groupby(frame["id"].astype(str).str.strip(),
                                                           sort=False)}
     with tx() as db:
