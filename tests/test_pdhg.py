@@ -250,6 +250,35 @@ def test_a_plan_at_a_share_that_does_not_fit_is_a_named_error() -> None:
         judge.plan_at_share(plans[0], 0.5, 1e-9)
 
 
+def test_a_share_lp_stopped_by_its_limit_is_an_error_not_a_rejection() -> None:
+    """The share LP always has a solution (θ = 0, the plan itself); one that
+    stops at its time limit says so, naming the counter-plan, instead of
+    reporting a share of 0 (a rejection the counter-plan did not earn)."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from counterplan.counter.apply import compile_edit
+    from counterplan.counter.evaluate import Evaluator
+    from counterplan.counter.proposals import parse_counterplans
+    from counterplan.errors import SolveFailed
+
+    economy = generate(GeneratorOptions(products=30, periods=3, seed=5, stocks=True))
+    judge = Evaluator(economy, options=_pdhg(1e-6))
+    technique = next(t for t in economy.techniques.index if not t.startswith("invest"))
+    frame = pd.DataFrame([("big", "", "pledge", technique, "", "2", "1e5", "")],
+                         columns=["id", "unit_id", "kind", "technique", "item", "period",
+                                  "value", "note"])
+    plans, problems = parse_counterplans(frame, economy)
+    problems.raise_if_errors()
+    edit = compile_edit(plans[0], judge.at, 1.0)
+    assert 0 < judge.largest_share(plans[0], edit) < 1  # given time, it is found
+    judge.options = replace(judge.options, solver=replace(judge.options.solver,
+                                                          time_limit=1e-9))
+    with pytest.raises(SolveFailed, match=r"largest share of counter-plan 'big'.*time-limit"):
+        judge.largest_share(plans[0], edit)
+
+
 def test_solve_with_pdhg_from_the_command_line(tmp_path) -> None:
     """`solve --algorithm pdhg --tolerance`: the plan and its errors in
     summary.json; a tolerance or device out of range is a user's mistake."""

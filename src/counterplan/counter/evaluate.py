@@ -244,11 +244,11 @@ class Evaluator:
         elif isinstance(self.warm, WarmFirstOrder):
             # past the simplex limit: the share LP by pdhg, warm from the plan (θ = 0)
             tolerance = solver.tolerance_for("pdhg")
-            share = _share_lp(self.lp, edit, solver, self.warm)
+            share = _share_lp(self.lp, edit, solver, plan.id, self.warm)
         else:
             exact = exact_options(self.lp, solver)
             tolerance = exact.tolerance_for(exact.algorithm)
-            share = _share_lp(self.lp, edit, solver)
+            share = _share_lp(self.lp, edit, solver, plan.id)
         return share if share >= tolerance else 0.0
 
 
@@ -274,7 +274,7 @@ def run_exact(lp: LP, options: SolverOptions) -> Solution:
     return solution
 
 
-def _share_lp(lp: LP, full: Edit, options: SolverOptions,
+def _share_lp(lp: LP, full: Edit, options: SolverOptions, name: str,
               warm: WarmFirstOrder | None = None) -> float:
     """max θ subject to the plan's rows, every pledged activity x_c ≥ θ v_c
     (each pledge a row of its own, so two pledges of one activity both hold),
@@ -307,8 +307,10 @@ def _share_lp(lp: LP, full: Edit, options: SolverOptions,
                           resized(warm.start, *size))
     else:
         solution = run_exact(theta_lp, options)
-    if solution.status != Status.OPTIMAL:
-        return 0.0
+    if solution.status != Status.OPTIMAL:  # it always has one (θ = 0): the solver gave up
+        raise SolveFailed(f"the largest share of counter-plan {name!r} could not be found "
+                          f"(its LP stopped: {solution.status.value}); give the solver more "
+                          "time (--time-limit) or a looser --tolerance")
     return float(min(1.0, max(0.0, solution.x[-1])))
 
 
