@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
+from counterplan.counter.proposals import CounterPlan
 from counterplan.generate import GeneratorOptions, generate
 from counterplan.io.folder import read_folder
 from counterplan.model import Economy
@@ -33,6 +34,21 @@ def _pdhg(tolerance: float = TOLERANCE, **kw: object) -> PlanOptions:
 
 def _simplex() -> PlanOptions:
     return PlanOptions(solver=SolverOptions(algorithm="simplex"))
+
+
+def _counterplans(economy: Economy, rows: list[tuple[str, str, str, str, str, str]]
+                  ) -> list[CounterPlan]:
+    """Counter-plans from (id, kind, technique, item, period, value) rows."""
+    import pandas as pd
+
+    from counterplan.counter.proposals import parse_counterplans
+
+    frame = pd.DataFrame([(i, "", k, t, it, p, v, "") for i, k, t, it, p, v in rows],
+                         columns=["id", "unit_id", "kind", "technique", "item", "period",
+                                  "value", "note"])
+    plans, problems = parse_counterplans(frame, economy)
+    problems.raise_if_errors()
+    return plans
 
 
 def _check_optimality(economy: Economy, kind: str, tolerance: float) -> None:
@@ -175,11 +191,9 @@ def test_counterplan_verdicts_warm_from_pdhg_agree_with_simplex(tolerance: float
     after is simplex's at the share reported.  Near the largest share the
     objective is steep (a share 1.6·10⁻⁶ below it raises the objective 0.5 % here),
     so the objective is compared at the share reported, not at simplex's."""
-    import pandas as pd
 
     from counterplan.counter.apply import compile_edit
     from counterplan.counter.evaluate import Evaluator, evaluate
-    from counterplan.counter.proposals import parse_counterplans
 
     economy = generate(GeneratorOptions(products=30, periods=3, seed=5, stocks=True))
     plan = solve(economy, options=_simplex())
@@ -198,11 +212,7 @@ def test_counterplan_verdicts_warm_from_pdhg_agree_with_simplex(tolerance: float
          repr(float(0.8 * f.amount[n]))),
         ("more-labour", "capacity", "", "labour", "2", "5"),
     ]
-    frame = pd.DataFrame([(i, "", k, t, it, p, v, "") for i, k, t, it, p, v in rows],
-                         columns=["id", "unit_id", "kind", "technique", "item", "period",
-                                  "value", "note"])
-    plans, problems = parse_counterplans(frame, economy)
-    problems.raise_if_errors()
+    plans = _counterplans(economy, rows)
     warm = evaluate(economy, plans, options=_pdhg(tolerance)).verdicts.set_index("id")
     exact = evaluate(economy, plans, options=_simplex()).verdicts.set_index("id")
     assert list(warm["verdict"]) == list(exact["verdict"])
@@ -232,20 +242,14 @@ def test_a_plan_at_a_share_that_does_not_fit_is_a_named_error() -> None:
     """Where the plan at a share has no solution even after backing off, the
     verdict is an error naming the counter-plan and what would help, not the
     objective of a point that is not a plan."""
-    import pandas as pd
 
     from counterplan.counter.evaluate import Evaluator
-    from counterplan.counter.proposals import parse_counterplans
     from counterplan.errors import SolveFailed
 
     economy = generate(GeneratorOptions(products=30, periods=3, seed=5, stocks=True))
     judge = Evaluator(economy, options=_simplex())
     technique = next(t for t in economy.techniques.index if not t.startswith("invest"))
-    frame = pd.DataFrame([("huge", "", "pledge", technique, "", "2", "1e9", "")],
-                         columns=["id", "unit_id", "kind", "technique", "item", "period",
-                                  "value", "note"])
-    plans, problems = parse_counterplans(frame, economy)
-    problems.raise_if_errors()
+    plans = _counterplans(economy, [("huge", "pledge", technique, "", "2", "1e9")])
     with pytest.raises(SolveFailed, match=r"counter-plan 'huge': 0\.5 of it fits.*--time-limit"):
         judge.plan_at_share(plans[0], 0.5, 1e-9)
 
@@ -256,21 +260,14 @@ def test_a_share_lp_stopped_by_its_limit_is_an_error_not_a_rejection() -> None:
     reporting a share of 0 (a rejection the counter-plan did not earn)."""
     from dataclasses import replace
 
-    import pandas as pd
-
     from counterplan.counter.apply import compile_edit
     from counterplan.counter.evaluate import Evaluator
-    from counterplan.counter.proposals import parse_counterplans
     from counterplan.errors import SolveFailed
 
     economy = generate(GeneratorOptions(products=30, periods=3, seed=5, stocks=True))
     judge = Evaluator(economy, options=_pdhg(1e-6))
     technique = next(t for t in economy.techniques.index if not t.startswith("invest"))
-    frame = pd.DataFrame([("big", "", "pledge", technique, "", "2", "1e5", "")],
-                         columns=["id", "unit_id", "kind", "technique", "item", "period",
-                                  "value", "note"])
-    plans, problems = parse_counterplans(frame, economy)
-    problems.raise_if_errors()
+    plans = _counterplans(economy, [("big", "pledge", technique, "", "2", "1e5")])
     edit = compile_edit(plans[0], judge.at, 1.0)
     assert 0 < judge.largest_share(plans[0], edit) < 1  # given time, it is found
     judge.options = replace(judge.options, solver=replace(judge.options.solver,

@@ -39,7 +39,6 @@ from counterplan.plan.highs import (
 )
 from counterplan.plan.objectives import build_lp
 from counterplan.plan.scaling import reference_activity
-from counterplan.plan.solver import resized, run_lp
 
 FloatArray = NDArray[np.float64]
 TOL = 1e-9
@@ -187,14 +186,10 @@ class Evaluator:
         edited = apply_edit(self.lp, edit)
         if not isinstance(self.warm, WarmFirstOrder):
             return shortfall_reason(self.context, plan, edited, share)
-        warm = self.warm
+        warm, pdhg = self.warm, replace(self.options.solver, algorithm="pdhg")
 
         def elastic(lp: LP, slacks: Slacks) -> Solution:
-            ref = np.ones(lp.matrix.shape[1])
-            ref[:len(warm.col_ref)] = warm.col_ref
-            ref[slacks.start:] = slacks.size
-            return run_lp(lp, replace(self.options.solver, algorithm="pdhg"), ref,
-                          resized(warm.start, *lp.matrix.shape))
+            return warm.solve(lp, pdhg, tail=slacks.size)
         tolerance = self.options.solver.tolerance_for("pdhg")
         return shortfall_reason(self.context, plan, edited, share, elastic, 10 * tolerance)
 
@@ -300,11 +295,7 @@ def _share_lp(lp: LP, full: Edit, options: SolverOptions, name: str,
         np.concatenate([base.row_lower, np.zeros(len(cols))]),
         np.concatenate([base.row_upper, np.full(len(cols), INF)]), 1, lp.rows, lp.cols)
     if warm is not None:
-        size = theta_lp.matrix.shape
-        ref = np.ones(size[1])
-        ref[:len(warm.col_ref)] = warm.col_ref
-        solution = run_lp(theta_lp, replace(options, algorithm="pdhg"), ref,
-                          resized(warm.start, *size))
+        solution = warm.solve(theta_lp, replace(options, algorithm="pdhg"))
     else:
         solution = run_exact(theta_lp, options)
     if solution.status != Status.OPTIMAL:  # it always has one (θ = 0): the solver gave up

@@ -136,8 +136,16 @@ class WarmFirstOrder:
 
     def trial(self, edit: Edit) -> Solution:
         """Solve the plan with ``edit`` applied, warm from the plan's point."""
-        lp = apply_edit(self.lp, edit)
+        return self.solve(apply_edit(self.lp, edit))
+
+    def solve(self, lp: LP, options: SolverOptions | None = None,
+              tail: FloatArray | None = None) -> Solution:
+        """Solve ``lp``, the plan's LP with rows and columns added at the end,
+        warm from the plan's point: the plan's reference activity for its own
+        columns, ``tail`` for the last columns, 1 for the others."""
         n_rows, n_cols = lp.matrix.shape
         ref = np.ones(n_cols)
         ref[:len(self.col_ref)] = self.col_ref
-        return run_lp(lp, self.options, ref, resized(self.start, n_rows, n_cols))
+        if tail is not None:
+            ref[n_cols - len(tail):] = tail
+        return run_lp(lp, options or self.options, ref, resized(self.start, n_rows, n_cols))

@@ -111,7 +111,6 @@ class PdhgResult:
     iterations: int
     seconds: float
     errors: dict[str, float]
-    primal_weight: float
     device: str
 
 
@@ -517,15 +516,15 @@ def run_pdhg(lp: LP, col_ref: FloatArray, settings: Settings, start: Start | Non
     # unit of every valuation (‖c‖/‖b‖, PDLP's start, converged more slowly here)
     z = _Iterate(x0, y0, s.matrix @ x0, s.matrix_t @ y0)
     with threadpool_limits(limits=1):
-        status, t, iterations, weight, errors = solve_scaled(s, z, 1.0, settings, xp,
-                                                             warm=start is not None)
+        status, t, iterations, _, errors = solve_scaled(s, z, 1.0, settings, xp,
+                                                        warm=start is not None)
     x = _to_host(t.x, xp) * s.d_col
     y_min = _to_host(t.y, xp) * s.d_row
     rc = (_to_host(s.cost - t.aty, xp)) / s.d_col
     errors = {k: float(v) for k, v in errors.items()}
     objective = float(lp.cost @ x)
     return PdhgResult(status, x, -float(lp.sense) * y_min, -float(lp.sense) * rc, objective,
-                      iterations, time.perf_counter() - began, errors, weight, device)
+                      iterations, time.perf_counter() - began, errors, device)
 
 
 def _to_host(a: Any, xp: Any) -> FloatArray:
