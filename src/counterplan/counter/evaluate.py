@@ -189,7 +189,7 @@ class Evaluator:
         warm, pdhg = self.warm, replace(self.options.solver, algorithm="pdhg")
 
         def elastic(lp: LP, slacks: Slacks) -> Solution:
-            return warm.solve(lp, pdhg, tail=slacks.size)
+            return warm.solve(lp, pdhg, tail=slacks.size, dual=False)
         tolerance = self.options.solver.tolerance_for("pdhg")
         return shortfall_reason(self.context, plan, edited, share, elastic, 10 * tolerance)
 
@@ -295,7 +295,7 @@ def _share_lp(lp: LP, full: Edit, options: SolverOptions, name: str,
         np.concatenate([base.row_lower, np.zeros(len(cols))]),
         np.concatenate([base.row_upper, np.full(len(cols), INF)]), 1, lp.rows, lp.cols)
     if warm is not None:
-        solution = warm.solve(theta_lp, replace(options, algorithm="pdhg"))
+        solution = warm.solve(theta_lp, replace(options, algorithm="pdhg"), dual=False)
     else:
         solution = run_exact(theta_lp, options)
     if solution.status != Status.OPTIMAL:  # it always has one (θ = 0): the solver gave up
