@@ -18,7 +18,7 @@ from counterplan.cycle import (
 )
 from counterplan.cycle.multistate import CHANGES, STATES, run
 from counterplan.cycle.planned import PlanInForce
-from counterplan.cycle.reports import index_table, period_dates
+from counterplan.cycle.reports import _unit_rows, index_table, period_dates
 from counterplan.errors import InvalidInput
 from counterplan.io.folder import read_folder
 from counterplan.plan import solve
@@ -172,6 +172,32 @@ def test_the_index_is_actual_over_plan_pro_rata(make_folder) -> None:
     assert unit["index"].tolist() == pytest.approx([0.8, 40 / 31])
     farm = table[table["technique"] == "farm"]
     assert farm["index"].tolist() == pytest.approx([1 / 2.0])
+
+
+def test_a_units_sums_are_its_techniques_latest_reports() -> None:
+    """The unit rows of the index table against the definition, computed
+    directly: at each date a unit reported in a period, the sum over its
+    techniques of each one's latest report in the period up to that date
+    (the last one given when a date has two)."""
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        n = int(rng.integers(1, 40))
+        cells = pd.DataFrame({
+            "unit_id": rng.choice(["a", "b", "c"], n),
+            "technique": rng.choice(["t1", "t2", "t3"], n),
+            "period": rng.choice(["2026", "2027"], n),
+            "date": (np.datetime64("2026-01-01") + rng.integers(0, 12, n)).astype("datetime64[D]"),
+            "actual": rng.uniform(0, 1e6, n), "planned": rng.uniform(0, 10, n),
+            "planned_period": rng.uniform(0, 1e3, n)})
+        got = _unit_rows(cells)
+        assert len(got) == len(cells[["unit_id", "period", "date"]].drop_duplicates())
+        for row in got.itertuples():
+            mine = cells[(cells["unit_id"] == row.unit_id) & (cells["period"] == row.period)
+                         & (cells["date"] <= row.date)]
+            latest = mine.sort_values("date", kind="stable").groupby("technique").last()
+            assert row.technique == ""
+            for column in ("actual", "planned", "planned_period"):
+                assert getattr(row, column) == pytest.approx(latest[column].sum(), rel=1e-12)
 
 
 @pytest.mark.parametrize("row, message", [

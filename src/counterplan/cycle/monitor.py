@@ -10,6 +10,7 @@ and raise exceptions (docs/cycle.md).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,45 +70,51 @@ def monitor(plan: Plan | PlanInForce, reports: Reports,
     y[series, position] = table["interval_index"].to_numpy()
     filtered = run(y, options.states)
     at = (series, position)
-    table["level"] = filtered.level[at]
-    table["slope"] = filtered.slope[at]
-    table["level_sd"] = filtered.level_sd[at]
-    table["noise"] = filtered.noise[at]
+    probability, revised, change = filtered.probability[at], filtered.revised[at], \
+        filtered.change[at]
+    columns: dict[str, Any] = {"level": filtered.level[at], "slope": filtered.slope[at],
+                               "level_sd": filtered.level_sd[at], "noise": filtered.noise[at]}
     for k, name in enumerate(STATES):
-        table[f"p_{name}"] = filtered.probability[at][:, k]
+        columns[f"p_{name}"] = probability[:, k]
     for k, name in enumerate(STATES):
-        table[f"p_{name}_next"] = filtered.revised[at][:, k]
-    change = filtered.change[at]
+        columns[f"p_{name}_next"] = revised[:, k]
     for k, name in enumerate(CHANGES):
-        table[f"p_{name}_window"] = change[:, k]
-    table["p_change"] = change.sum(axis=1)
-    table["change_kind"] = np.array(CHANGES)[change.argmax(axis=1)]
+        columns[f"p_{name}_window"] = change[:, k]
+    columns["p_change"] = change.sum(axis=1)
+    columns["change_kind"] = np.array(CHANGES)[change.argmax(axis=1)]
     lag = (1.0 - filtered.lagged[at][:, :, 0]).argmax(axis=1)
     dates = np.empty(y.shape, dtype=object)
     dates[at] = table["date"].to_numpy()
-    table["change_date"] = dates[series, position - np.minimum(lag, position)]
-    mean, sd = _forecast(table, filtered.mean[at], filtered.cov[at], options.states)
+    columns["change_date"] = dates[series, position - np.minimum(lag, position)]
+    mean, sd = _forecast(table, series, filtered.mean[at], filtered.cov[at], columns["noise"],
+                         options.states)
     z = norm.ppf(0.5 + options.interval / 2)
-    table["forecast"] = mean
-    table["forecast_low"] = mean - z * sd
-    table["forecast_high"] = mean + z * sd
-    table["p_shortfall"] = norm.cdf((options.fulfilment - mean) / np.maximum(sd, 1e-12))
+    columns["forecast"] = mean
+    columns["forecast_low"] = mean - z * sd
+    columns["forecast_high"] = mean + z * sd
+    columns["p_shortfall"] = norm.cdf((options.fulfilment - mean) / np.maximum(sd, 1e-12))
+    table = pd.concat([table, pd.DataFrame(columns, index=table.index)], axis=1)
     table["date"] = pd.to_datetime(table["date"]).dt.date.astype(str)
     table["change_date"] = pd.to_datetime(table["change_date"]).dt.date.astype(str)
     return Monitoring(table, _exceptions(table, options), options)
 
 
-def _forecast(table: pd.DataFrame, mean: FloatArray, cov: FloatArray,
-              o: MultiStateOptions) -> tuple[FloatArray, FloatArray]:
+def _forecast(table: pd.DataFrame, series: NDArray[np.int64], mean: FloatArray,
+              cov: FloatArray, noise: FloatArray, o: MultiStateOptions
+              ) -> tuple[FloatArray, FloatArray]:
     """End-of-period fulfilment (actual + forecast of the rest) / planned, with
     the rest split into as many future reports as the index's usual spacing
-    leaves in the period."""
+    (the median days between its reports) leaves in the period.  ``series``
+    numbers each row's index; an index's rows are together, by date."""
     date = pd.to_datetime(table["date"]).to_numpy(dtype="datetime64[D]")
     ends = {p: np.datetime64(period_dates(p)[1], "D")  # type: ignore[index]
             for p in table["period"].unique()}
     end = np.array([ends[p] for p in table["period"]], dtype="datetime64[D]")
-    gap = table.groupby([table["unit_id"], table["technique"]], sort=False)["date"] \
-        .transform(lambda d: pd.Series(pd.to_datetime(d)).diff().dt.days.median())
+    day = date.astype(np.int64).astype(float)
+    between = np.full(len(day), np.nan)
+    same = series[1:] == series[:-1]
+    between[1:][same] = (day[1:] - day[:-1])[same]
+    gap = pd.Series(between).groupby(series).transform("median")
     spacing = np.nan_to_num(gap.to_numpy(dtype=float), nan=30.0).clip(min=1.0)
     days_left = (end - date) / np.timedelta64(1, "D")
     steps = np.where(days_left > 0, np.maximum(1, np.round(days_left / spacing)), 0).astype(int)
@@ -116,7 +123,7 @@ def _forecast(table: pd.DataFrame, mean: FloatArray, cov: FloatArray,
     for h in np.unique(steps[steps > 0]):
         rows = np.flatnonzero(steps == h)
         weights = np.repeat((rest[rows] / h)[:, None], h, axis=1)
-        s, sd = forecast_sum(mean[rows], cov[rows], table["noise"].to_numpy()[rows], weights, o)
+        s, sd = forecast_sum(mean[rows], cov[rows], noise[rows], weights, o)
         total[rows], var[rows] = s, sd**2
     planned = table["planned_period"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):

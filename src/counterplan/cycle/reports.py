@@ -226,21 +226,45 @@ def index_table(reports: Reports, economy: Economy, planned: FloatArray) -> pd.D
 
 def _unit_rows(cells: pd.DataFrame) -> pd.DataFrame:
     """Per unit and report date: sums over its techniques at their latest
-    report in the period up to that date."""
+    report in the period up to that date.  Each report replaces its
+    technique's previous one in the period, so it adds its change to the
+    unit's sum: the sums are running totals of the changes, by date (sorts
+    and one grouped running total; nothing the size of units × techniques).
+    Reports are cumulative and never fall within a period (checked), so the
+    changes are not negative and the running totals lose nothing to
+    cancellation."""
     if cells.empty:
         return cells.iloc[0:0]
-    out = []
-    for (unit, period), group in cells.groupby(["unit_id", "period"], sort=True):
-        wide = {c: group.pivot_table(index="date", columns="technique", values=c,
-                                     aggfunc="last").sort_index().ffill()
-                for c in ("actual", "planned", "planned_period")}
-        frame = pd.DataFrame({c: w.sum(axis=1) for c, w in wide.items()})
-        frame.insert(0, "date", frame.index)
-        frame.insert(0, "period", str(period))
-        frame.insert(0, "technique", "")
-        frame.insert(0, "unit_id", str(unit))
-        out.append(frame.reset_index(drop=True))
-    return pd.concat(out, ignore_index=True)
+    values = ["actual", "planned", "planned_period"]
+    unit = pd.factorize(cells["unit_id"])[0]
+    period = pd.factorize(cells["period"])[0]
+    technique = pd.factorize(cells["technique"])[0]
+    day = cells["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    n = len(cells)
+    # each report's change: by unit, period, technique and date (then as
+    # given, so that the last report of a date wins)
+    by_technique = np.lexsort((np.arange(n), day, technique, period, unit))
+    v = cells[values].to_numpy(dtype=float)[by_technique]
+    same = np.zeros(n, dtype=bool)
+    same[1:] = ((unit[by_technique][1:] == unit[by_technique][:-1])
+                & (period[by_technique][1:] == period[by_technique][:-1])
+                & (technique[by_technique][1:] == technique[by_technique][:-1]))
+    change = np.empty_like(v)
+    change[by_technique] = v
+    change[by_technique[same]] -= v[np.flatnonzero(same) - 1]
+    # running totals by unit and period, in date order; the last of each date
+    by_date = np.lexsort((day, period, unit))
+    group = unit[by_date] * (period.max() + 1) + period[by_date]
+    totals = pd.DataFrame(change[by_date]).groupby(group, sort=False).cumsum().to_numpy()
+    last = np.ones(n, dtype=bool)
+    last[:-1] = (group[1:] != group[:-1]) | (day[by_date][1:] != day[by_date][:-1])
+    rows = by_date[last]
+    frame = pd.DataFrame({"unit_id": cells["unit_id"].to_numpy()[rows], "technique": "",
+                          "period": cells["period"].to_numpy()[rows],
+                          "date": cells["date"].to_numpy()[rows]})
+    for j, c in enumerate(values):
+        frame[c] = totals[last, j]
+    return frame
 
 
 def _ratios(table: pd.DataFrame) -> pd.DataFrame:

@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from counterplan.cycle import Monitoring, MonitorOptions, PlanInForce, monitor, replan
-from counterplan.cycle.reports import check_reports, period_dates
+from counterplan.cycle.reports import Reports, check_reports, period_dates
 from counterplan.errors import CounterplanError, InvalidInput
 from counterplan.model import Economy
 from counterplan.web.models import (
@@ -146,11 +146,13 @@ def parse_date(text: str | None) -> dt.date | None:
 
 
 def check_dated(db: Session, a: Actor, e: Economy, unit: str, technique: str, period: str,
-                date: dt.date, activity: float) -> None:
+                date: dt.date, activity: float) -> Reports:
     """A dated report checked, as the library checks reports.csv, against the
     unit's earlier dated reports: the date within its period, the
     cumulative activity not below the technique's previous report in the
-    period (a report on a date already reported replaces it)."""
+    period (a report on a date already reported replaces it).  The unit's
+    dated reports with this one, checked: what the monitor reads once the
+    report is stored (:func:`escalate`)."""
     span = period_dates(period)
     if span is None:
         raise Refused(422, f"period {period!r} names no dates, so a report in it cannot have "
@@ -165,7 +167,7 @@ def check_dated(db: Session, a: Actor, e: Economy, unit: str, technique: str, pe
                          "date": date, "activity": activity}])
     frame = _as_text(pd.concat([earlier, new], ignore_index=True))
     try:
-        check_reports(frame, e, "your report")
+        return check_reports(frame, e, "your report")
     except InvalidInput as exc:
         line = len(frame) + 1
         mine = [p for p in exc.problems if p.line == line] or list(exc.problems)
@@ -174,16 +176,19 @@ def check_dated(db: Session, a: Actor, e: Economy, unit: str, technique: str, pe
                                        for p in mine]) from None
 
 
-def watch(db: Session, e_got: Loaded, plan_id: int, unit: str | None) -> Monitoring | None:
+def watch(db: Session, e_got: Loaded, plan_id: int, unit: str | None,
+          reports: Reports | None = None) -> Monitoring | None:
     """The monitor over the dated reports of ``unit`` (every unit: None)
-    against the plan ``e_got``; None when there are none it can read."""
+    against the plan ``e_got``, read from the database unless ``reports``
+    gives them already checked; None when there are none it can read."""
     e = e_got.economy
     if any(period_dates(p) is None for p in e.periods):
         return None
-    frame = _runnable(_stored(db, plan_id, unit), e)
-    if frame.empty:
-        return None
-    reports = check_reports(_as_text(frame), e, "reports")
+    if reports is None:
+        frame = _runnable(_stored(db, plan_id, unit), e)
+        if frame.empty:
+            return None
+        reports = check_reports(_as_text(frame), e, "reports")
     return monitor(plan_in_force(e_got), reports, OPTIONS)
 
 
@@ -195,14 +200,16 @@ def recovered(row: pd.Series) -> bool:
     return bool(row["level"] >= OPTIONS.fulfilment and row["p_shortfall"] <= OPTIONS.threshold)
 
 
-def escalate(db: Session, cache: VersionCache, a: Actor, unit: str) -> dict[str, list[int]]:
+def escalate(db: Session, cache: VersionCache, a: Actor, unit: str,
+             reports: Reports | None = None) -> dict[str, list[int]]:
     """Run the monitor over ``unit``'s dated reports against the plan in
     force; keep its new exceptions (the unit's), close those whose index
     recovered and send to the office's board those neither acknowledged nor
     recovered after the plan's number of reports.  The ids raised and
-    escalated now."""
+    escalated now.  ``reports``: the unit's dated reports, checked
+    (:func:`check_dated`), when the caller has them."""
     version = in_force(db, a)
-    seen = watch(db, loaded(db, cache, version), a.plan.id, unit)
+    seen = watch(db, loaded(db, cache, version), a.plan.id, unit, reports)
     if seen is None:
         return {"raised": [], "escalated": []}
     kept = {(x.technique, x.date, x.kind): x for x in db.scalars(

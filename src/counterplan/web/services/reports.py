@@ -50,13 +50,13 @@ def report(db: Session, cache: VersionCache, a: Actor, unit: str, technique: str
         raise Refused(422, f"period {period!r} is not in the plan; give one of "
                            f"{', '.join(e.periods)}; nothing was changed")
     check_report(activity, technique, loaded(db, cache, version).tables["activity"])
-    if date is not None:
+    dated = None if date is None else \
         cycle.check_dated(db, a, e, unit, technique, period, date, float(activity))
     row = Report(version_id=version.id, unit_id=unit, technique=technique, period=period,
                  activity=float(activity), note=note, reported_by=a.user.id, date=date)
     db.add(row)
     db.flush()
-    moved = cycle.escalate(db, cache, a, unit) if date is not None else \
+    moved = cycle.escalate(db, cache, a, unit, dated) if dated is not None else \
         {"raised": [], "escalated": []}
     return {"id": row.id, "unit": unit, "technique": technique, "period": period,
             "date": None if date is None else date.isoformat(),
