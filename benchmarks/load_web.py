@@ -8,7 +8,9 @@ logged in, for ``--seconds`` (and at most ``--max-requests`` requests in all).
 Each client loops: propose a counter-plan on its unit's own techniques (a
 third each of pledges, better norms and more capacity, values drawn from a
 seeded generator), submit it, report an activity, waiting ``--think`` seconds
-(0.5–1.5 × that, drawn) before each action.
+(0.5–1.5 × that, drawn) before each action.  Reports are of whole periods, or
+with ``--dated`` dated day after day through the first period and cumulative,
+so that each one runs the plan cycle's monitor over its unit's reports.
 
 Afterwards it reads the database directly: every accepted proposal (201) and
 report (201) must be there and every accepted submission (200) in state
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import os
 import platform
@@ -48,6 +51,7 @@ import httpx2 as httpx
 import numpy as np
 from sqlalchemy import func, select
 
+from counterplan.cycle.reports import period_dates
 from counterplan.model import Economy
 from counterplan.web import db as database
 from counterplan.web import demo
@@ -73,6 +77,7 @@ class Options:
     timeout: float = 30.0
     workers: int | None = None
     processes: int = 1
+    dated: bool = False
 
 
 @dataclass(frozen=True)
@@ -293,13 +298,48 @@ def counterplan(rng: np.random.Generator, work: UnitWork) -> dict[str, str]:
     return {"kind": kind, "item": item, "period": period, "value": f"{value:.6g}"}
 
 
-def activity_report(rng: np.random.Generator, work: UnitWork) -> dict[str, Any]:
-    """An activity 80–110 % of the planned one, of one technique in one period."""
+def activity_report(rng: np.random.Generator, work: UnitWork,
+                    calendar: Calendar | None = None) -> dict[str, Any]:
+    """An activity 80–110 % of the planned one, of one technique in one period;
+    with a ``calendar``, dated: of the first period, on the technique's next
+    day, cumulative (its own pace times the plan pro rata to the day)."""
     technique = work.techniques[int(rng.integers(len(work.techniques)))]
+    if calendar is not None:
+        period = work.periods[0]
+        day, share, pace = calendar.next_day(technique, period, rng)
+        actual = work.planned.get((technique, period), 0.0) * share * pace
+        return {"technique": technique, "period": period, "date": day,
+                "activity": round(actual, 6), "note": "load test"}
     period = work.periods[int(rng.integers(len(work.periods)))]
     actual = work.planned.get((technique, period), 0.0) * rng.uniform(0.8, 1.1)
     return {"technique": technique, "period": period, "activity": round(actual, 6),
             "note": "load test"}
+
+
+@dataclass
+class Calendar:
+    """Dated reports (``--dated``): each technique reports day after day through
+    its period, whichever of its unit's delegates sends the report, at a pace
+    drawn once (0.8–1.1 of the plan), so that its cumulative activity never
+    falls.  The clients share one event loop, so the days are handed out in
+    order; past the period's last day a technique reports that day again (a
+    report on a date already reported replaces it)."""
+
+    days: dict[tuple[str, str], int] = field(default_factory=dict)
+    paces: dict[str, float] = field(default_factory=dict)
+
+    def next_day(self, technique: str, period: str, rng: np.random.Generator
+                 ) -> tuple[str, float, float]:
+        """The technique's next date (ISO), the share of the period gone by
+        it, and the technique's pace."""
+        span = period_dates(period)
+        if span is None:
+            sys.exit(f"--dated: period {period!r} of the demo names no dates")
+        length = (span[1] - span[0]).days + 1
+        day = min(self.days.get((technique, period), 0) + 1, length)
+        self.days[(technique, period)] = day
+        pace = self.paces.setdefault(technique, float(rng.uniform(0.8, 1.1)))
+        return (span[0] + dt.timedelta(days=day - 1)).isoformat(), day / length, pace
 
 
 # -- the clients ----------------------------------------------------------------------
@@ -339,7 +379,8 @@ async def ready(rng: np.random.Generator, think: float, budget: Budget,
 
 
 async def delegate(client: httpx.AsyncClient, work: UnitWork, rng: np.random.Generator,
-                   think: float, budget: Budget, records: list[Record]) -> None:
+                   think: float, budget: Budget, records: list[Record],
+                   calendar: Calendar | None = None) -> None:
     """One delegate's loop: propose, submit, report, until the budget ends."""
     t0 = budget.started
     units = f"{PLAN}/units/{work.unit}"
@@ -353,8 +394,8 @@ async def delegate(client: httpx.AsyncClient, work: UnitWork, rng: np.random.Gen
                         t0, records)
         if not await ready(rng, think, budget, records):
             return
-        await timed(client, "report", f"{units}/reports", activity_report(rng, work), t0,
-                    records)
+        await timed(client, "report", f"{units}/reports",
+                    activity_report(rng, work, calendar), t0, records)
 
 
 async def run_clients(url: str, accounts: dict[str, str], work: dict[str, UnitWork],
@@ -372,8 +413,9 @@ async def run_clients(url: str, accounts: dict[str, str], work: dict[str, UnitWo
               flush=True)
         load, cpu, server_cpu = os.getloadavg()[0], time.process_time(), cpu_seconds(server)
         budget = Budget(time.perf_counter() + options.seconds, options.max_requests)
+        calendar = Calendar() if options.dated else None
         runs = [delegate(c, work[unit], np.random.default_rng([options.seed, k]),
-                         options.think, budget, records)
+                         options.think, budget, records, calendar)
                 for k, (c, unit) in enumerate(zip(clients, accounts.values(), strict=True))]
         await asyncio.wait_for(asyncio.gather(*runs),
                                options.seconds + options.timeout + 30.0)
@@ -533,13 +575,17 @@ def parse() -> Options:
     p.add_argument("--processes", type=int, default=1,
                    help="server processes (serve --processes; more than 1 needs --db "
                         "postgresql://...)")
+    p.add_argument("--dated", action="store_true",
+                   help="dated reports, day after day through the first period, which the "
+                        "plan cycle's monitor watches (default: reports of whole periods)")
     a = p.parse_args()
     if a.url is not None and a.db is None:
         p.error("--url needs --db: the running server's database, to check it afterwards")
     if a.clients < 1 or a.seconds <= 0 or a.max_requests < 1 or a.think < 0:
         p.error("--clients, --seconds and --max-requests must be positive, --think >= 0")
     return Options(a.clients, a.seconds, a.max_requests, a.think, a.db,
-                   a.url and check_local(a.url), a.seed, a.timeout, a.workers, a.processes)
+                   a.url and check_local(a.url), a.seed, a.timeout, a.workers, a.processes,
+                   a.dated)
 
 
 def main() -> None:
@@ -556,7 +602,7 @@ def main() -> None:
                 url = options.url
             wait_ready(url, proc, log if proc else None)
             print(f"server at {url} answers", flush=True)
-            result = asyncio.run(load(url, db_url, options, proc and proc.pid))
+            result = asyncio.run(load(url, db_url, options, proc.pid if proc else None))
         finally:
             if proc is not None:
                 stop_server(proc)
