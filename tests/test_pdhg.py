@@ -9,10 +9,11 @@ import re
 import types
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 
-from counterplan.counter.proposals import CounterPlan
+from counterplan.counter.proposals import CounterPlan, parse_counterplans
 from counterplan.generate import GeneratorOptions, generate
 from counterplan.io.folder import read_folder
 from counterplan.model import Economy
@@ -39,10 +40,6 @@ def _simplex() -> PlanOptions:
 def _counterplans(economy: Economy, rows: list[tuple[str, str, str, str, str, str]]
                   ) -> list[CounterPlan]:
     """Counter-plans from (id, kind, technique, item, period, value) rows."""
-    import pandas as pd
-
-    from counterplan.counter.proposals import parse_counterplans
-
     frame = pd.DataFrame([(i, "", k, t, it, p, v, "") for i, k, t, it, p, v in rows],
                          columns=["id", "unit_id", "kind", "technique", "item", "period",
                                   "value", "note"])

@@ -236,28 +236,28 @@ def _unit_rows(cells: pd.DataFrame) -> pd.DataFrame:
     if cells.empty:
         return cells.iloc[0:0]
     values = ["actual", "planned", "planned_period"]
-    unit = pd.factorize(cells["unit_id"])[0]
     period = pd.factorize(cells["period"])[0]
     technique = pd.factorize(cells["technique"])[0]
+    # one key per unit and period, one per technique within them
+    group = pd.factorize(cells["unit_id"])[0] * (period.max() + 1) + period
+    series = group * (technique.max() + 1) + technique
     day = cells["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     n = len(cells)
-    # each report's change: by unit, period, technique and date (then as
-    # given, so that the last report of a date wins)
-    by_technique = np.lexsort((np.arange(n), day, technique, period, unit))
-    v = cells[values].to_numpy(dtype=float)[by_technique]
+    # each report's change: by technique's series and date (then as given, so
+    # that the last report of a date wins)
+    by_series = np.lexsort((np.arange(n), day, series))
+    v = cells[values].to_numpy(dtype=float)[by_series]
     same = np.zeros(n, dtype=bool)
-    same[1:] = ((unit[by_technique][1:] == unit[by_technique][:-1])
-                & (period[by_technique][1:] == period[by_technique][:-1])
-                & (technique[by_technique][1:] == technique[by_technique][:-1]))
+    same[1:] = series[by_series][1:] == series[by_series][:-1]
     change = np.empty_like(v)
-    change[by_technique] = v
-    change[by_technique[same]] -= v[np.flatnonzero(same) - 1]
+    change[by_series] = v
+    change[by_series[same]] -= v[np.flatnonzero(same) - 1]
     # running totals by unit and period, in date order; the last of each date
-    by_date = np.lexsort((day, period, unit))
-    group = unit[by_date] * (period.max() + 1) + period[by_date]
+    by_date = np.lexsort((day, group))
+    group, day = group[by_date], day[by_date]
     totals = pd.DataFrame(change[by_date]).groupby(group, sort=False).cumsum().to_numpy()
     last = np.ones(n, dtype=bool)
-    last[:-1] = (group[1:] != group[:-1]) | (day[by_date][1:] != day[by_date][:-1])
+    last[:-1] = (group[1:] != group[:-1]) | (day[1:] != day[:-1])
     rows = by_date[last]
     frame = pd.DataFrame({"unit_id": cells["unit_id"].to_numpy()[rows], "technique": "",
                           "period": cells["period"].to_numpy()[rows],

@@ -283,7 +283,7 @@ def _restart_due(r: float, residual0: float, previous: float, k: int, total: int
             or k >= RESTART_ARTIFICIAL * total)
 
 
-Outcome = tuple[str, _Iterate, int, float, dict[str, float]]
+Outcome = tuple[str, _Iterate, int, dict[str, float]]
 
 
 class _Work:
@@ -305,17 +305,20 @@ class _Work:
         return self.low, self.up
 
 
-def solve_scaled(s: Scaled, start: _Iterate, primal_weight: float, settings: Settings,
-                 xp: Any, warm: bool = False) -> Outcome:
+def solve_scaled(s: Scaled, start: _Iterate, settings: Settings, xp: Any,
+                 warm: bool = False) -> Outcome:
     """The restarted Halpern iteration with reflection on the scaled LP; a
     ``warm`` start that already meets the stopping rule is the answer."""
     eta = 0.998 / s.norm
-    omega = primal_weight
+    # the primal weight ω = 1 in plan-relative units: a unit of every activity weighs
+    # as much as a unit of every valuation (PDLP's start, ‖c‖/‖b‖, converged more
+    # slowly here); a warm start does not resume a related plan's ω (docs/solver.md)
+    omega = 1.0
     monitor = _Monitor(s, settings, xp)
     if warm:
         errors = _errors(s, start, xp)
         if max(errors["primal"], errors["dual"], errors["gap"]) <= settings.tolerance:
-            return "optimal", start, 0, omega, errors
+            return "optimal", start, 0, errors
     work = _Work(s, xp)
     anchor, last_restart, z, t = start.copy(), start.copy(), start.copy(), start.copy()
     residual0 = previous = math.inf
@@ -327,7 +330,7 @@ def solve_scaled(s: Scaled, start: _Iterate, primal_weight: float, settings: Set
         if total % CHECK_EVERY == 0:
             status = monitor.check(t, total, omega)
             if status is not None:
-                return status, t, total, omega, monitor.errors
+                return status, t, total, monitor.errors
         if k > 0 and k % RESTART_EVERY == 0:
             r = _distance(z, t, omega, xp)
             if _restart_due(r, residual0, previous, k, total):
@@ -512,12 +515,10 @@ def run_pdhg(lp: LP, col_ref: FloatArray, settings: Settings, start: Start | Non
     else:
         x0 = xp.clip(xp.zeros(n_cols), s.lo, s.hi)
         y0 = xp.zeros(n_rows)
-    # ω = 1 in plan-relative units: a unit of every activity weighs as much as a
-    # unit of every valuation (‖c‖/‖b‖, PDLP's start, converged more slowly here)
     z = _Iterate(x0, y0, s.matrix @ x0, s.matrix_t @ y0)
     with threadpool_limits(limits=1):
-        status, t, iterations, _, errors = solve_scaled(s, z, 1.0, settings, xp,
-                                                        warm=start is not None)
+        status, t, iterations, errors = solve_scaled(s, z, settings, xp,
+                                                     warm=start is not None)
     x = _to_host(t.x, xp) * s.d_col
     y_min = _to_host(t.y, xp) * s.d_row
     rc = (_to_host(s.cost - t.aty, xp)) / s.d_col
