@@ -16,7 +16,6 @@ import re
 import shutil
 import stat
 import subprocess
-import sys
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -36,6 +35,7 @@ from counterplan.web import archive, store
 from counterplan.web import db as database
 from counterplan.web.app import Settings, create_app
 from counterplan.web.archive import exporter, formats, restorer
+from test_cli import run
 
 from webtests import PASSWORD, User, Web, _admin, _with_database, postgres_server, snapshot
 
@@ -664,8 +664,7 @@ def test_export_restore_gives_back_whatever_the_app_accepts(web: Web, db_url: st
 # -- the commands ----------------------------------------------------------------------
 
 def counterplan(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "counterplan.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+    return run(*args)  # the entry point, in this process (tests/test_cli.py)
 
 
 def test_the_commands(web: Web, db_url: str, empty_url: str, tmp_path: Path) -> None:
@@ -714,8 +713,9 @@ def test_the_documented_example_runs(tmp_path: Path) -> None:
     for command, expected in steps:
         argv = command.split()
         if argv[0] == "counterplan":
-            argv = [sys.executable, "-m", "counterplan.cli", *argv[1:]]
-        out = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+            out = run(*argv[1:], cwd=tmp_path)
+        else:
+            out = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, f"{command}: {out.stdout} {out.stderr}"
         assert all(line in out.stdout for line in expected), (command, out.stdout)
         assert expected or out.stdout == "", (command, out.stdout)

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from counterplan.web import auth
 from counterplan.web.auth import DEVICE_COOKIE, FREE_FAILURES
+from test_cli import run
 
 from livehttp import LiveUser, at_once
 from liveserver import serve
@@ -155,8 +156,7 @@ def test_change_password_on_its_page(web: Web) -> None:
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "counterplan.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return run(*args, cwd=cwd)  # the entry point, in this process (tests/test_cli.py)
 
 
 def test_users_passwd_from_the_command_line(tmp_path: Path) -> None:

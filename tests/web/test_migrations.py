@@ -4,7 +4,6 @@ PostgreSQL, and the command-line administration of accounts."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -12,6 +11,7 @@ from alembic.migration import MigrationContext
 
 from counterplan.web import db as database
 from counterplan.web.models import Base
+from test_cli import run
 
 
 def test_the_migrations_match_the_models(db_url: str) -> None:
@@ -24,8 +24,7 @@ def test_the_migrations_match_the_models(db_url: str) -> None:
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "counterplan.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return run(*args, cwd=cwd)  # the entry point, in this process (tests/test_cli.py)
 
 
 def test_users_from_the_command_line(tmp_path: Path) -> None:
