@@ -16,7 +16,15 @@ from counterplan.cycle import (
     monitor,
     read_reports,
 )
-from counterplan.cycle.multistate import CHANGES, STATES, run
+from counterplan.cycle.multistate import (
+    CHANGES,
+    STATES,
+    Filtered,
+    FilterMemory,
+    forecast_even,
+    forecast_sum,
+    run,
+)
 from counterplan.cycle.planned import PlanInForce
 from counterplan.cycle.reports import _unit_rows, index_table, period_dates
 from counterplan.errors import InvalidInput
@@ -84,6 +92,77 @@ def test_a_missed_report_leaves_the_filter_as_it_was() -> None:
     assert np.allclose(g.level[:, 5], f.level[:, 5])
     assert np.isnan(g.level[:, 6]).all()
     assert np.allclose(g.mean[:, 5], f.mean[:, 5])
+
+
+def _same(a: Filtered, b: Filtered) -> None:
+    for name in a.__dataclass_fields__:
+        assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
+
+
+def test_the_filter_goes_on_from_where_it_left_each_series() -> None:
+    """With a memory, a series seen again with more reports is filtered from
+    its last report on, as the web application does at each dated report,
+    and the result is the one filtering from the first report gives, to the
+    bit: reports added one at a time, the last one corrected, an earlier one
+    changed (nothing to go on from), a missed report, series of unequal
+    lengths, and a memory too small to keep anything."""
+    y = _series("step", 6, 50, 30, 2.0, seed=9)
+    y[2, 44:] = np.nan  # a shorter series
+    y[3, 10] = np.nan  # a missed report
+    memory = FilterMemory()
+    for length in range(1, 51):
+        seen = y[:, :length].copy()
+        if length % 7 == 0:
+            seen[1, -1] += 0.3  # the last report of one series corrected
+        _same(run(seen, memory=memory), run(seen))
+    assert memory.resumed >= 6 * 45 and memory.reports_saved > 6 * 45 * 20
+    changed = y.copy()
+    changed[0, 20] += 1.0
+    _same(run(changed, memory=memory), run(changed))
+    tiny = FilterMemory(max_bytes=1)
+    for length in (10, 11, 12):
+        _same(run(y[:, :length], memory=tiny), run(y[:, :length]))
+    assert tiny.resumed == 0
+
+
+def test_the_forecast_of_the_rest_of_the_period_is_the_models() -> None:
+    """The forecast of Σ w y_{t+h} over the next H reports with the rest of the
+    period split evenly (the closed forms of forecast_even) against the
+    model's covariance of y_{t+1} … y_{t+H} built from its matrices:
+    Cov(y_{t+h}, y_{t+h'}) = F Gʰ C (Gʰ')ᵀ Fᵀ + Σ_{k ≤ min(h, h')} F G^{h−k} W
+    (G^{h'−k})ᵀ Fᵀ + [h = h'] k_ν V, with G = [[1, 1], [0, 1]], F = [1, 0] and
+    W = diag(k_μ, k_β) V of the steady state (here with level and slope moving
+    too, so that every term counts); and against forecast_sum."""
+    o = MultiStateOptions(steady=(1.0, 0.3, 0.02))
+    k_nu, k_mu, k_beta = o.multipliers()[0]
+    rng = np.random.default_rng(11)
+    n = 41
+    mean = rng.normal(1.0, 0.1, (n, 2))
+    half = rng.normal(0.0, 0.05, (n, 2, 2))
+    cov = half @ half.transpose(0, 2, 1) + 1e-4 * np.eye(2)
+    noise = rng.uniform(0.01, 0.2, n)
+    total = rng.uniform(0.0, 5.0, n)
+    steps = np.arange(n)  # 0 to 40 reports left
+    got, sd = forecast_even(mean, cov, noise, total, steps, o)
+    G, F = np.array([[1.0, 1.0], [0.0, 1.0]]), np.array([1.0, 0.0])
+    for i, H in enumerate(steps):
+        w = np.full(H, total[i] / H) if H else np.zeros(0)
+        powers = [np.linalg.matrix_power(G, h) for h in range(H + 1)]
+        V = noise[i] ** 2
+        Wk = np.diag([k_mu * V, k_beta * V])
+        Y = np.zeros((H, H))
+        for a in range(1, H + 1):
+            for b in range(1, H + 1):
+                Y[a - 1, b - 1] = F @ powers[a] @ cov[i] @ powers[b].T @ F + sum(
+                    F @ powers[a - k] @ Wk @ powers[b - k].T @ F for k in range(1, min(a, b) + 1))
+            Y[a - 1, a - 1] += k_nu * V
+        expected = sum(w[h - 1] * F @ powers[h] @ mean[i] for h in range(1, H + 1))
+        assert got[i] == pytest.approx(expected, rel=1e-12, abs=1e-15)
+        assert sd[i] == pytest.approx(np.sqrt(w @ Y @ w), rel=1e-10, abs=1e-15)
+        if H:
+            s, d = forecast_sum(mean[i:i + 1], cov[i:i + 1], noise[i:i + 1], w[None, :], o)
+            assert s[0] == pytest.approx(got[i], rel=1e-12)
+            assert d[0] == pytest.approx(sd[i], rel=1e-10)
 
 
 def test_a_steady_series_stays_below_the_threshold() -> None:

@@ -17,7 +17,14 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.stats import norm
 
-from counterplan.cycle.multistate import CHANGES, STATES, MultiStateOptions, forecast_sum, run
+from counterplan.cycle.multistate import (
+    CHANGES,
+    STATES,
+    FilterMemory,
+    MultiStateOptions,
+    forecast_even,
+    run,
+)
 from counterplan.cycle.planned import PlanInForce
 from counterplan.cycle.reports import Reports, index_table, period_dates
 from counterplan.plan.result import Plan
@@ -58,8 +65,12 @@ class Monitoring:
 
 
 def monitor(plan: Plan | PlanInForce, reports: Reports,
-            options: MonitorOptions = MonitorOptions()) -> Monitoring:
-    """Filter every index of ``reports`` against ``plan`` and list the exceptions."""
+            options: MonitorOptions = MonitorOptions(),
+            memory: FilterMemory | None = None) -> Monitoring:
+    """Filter every index of ``reports`` against ``plan`` and list the
+    exceptions; ``memory``: where the filter keeps each index's state, to go
+    on from there when the index comes again with more reports (the same
+    result, sooner)."""
     state = PlanInForce.of(plan)
     table = index_table(reports, state.economy, state.activity)
     table = table[np.isfinite(table["interval_index"])].reset_index(drop=True)
@@ -68,7 +79,7 @@ def monitor(plan: Plan | PlanInForce, reports: Reports,
     y = np.full((series.max() + 1 if len(series) else 0, position.max() + 1 if len(series)
                  else 0), np.nan)
     y[series, position] = table["interval_index"].to_numpy()
-    filtered = run(y, options.states)
+    filtered = run(y, options.states, memory)
     at = (series, position)
     probability, revised, change = filtered.probability[at], filtered.revised[at], \
         filtered.change[at]
@@ -119,16 +130,11 @@ def _forecast(table: pd.DataFrame, series: NDArray[np.int64], mean: FloatArray,
     days_left = (end - date) / np.timedelta64(1, "D")
     steps = np.where(days_left > 0, np.maximum(1, np.round(days_left / spacing)), 0).astype(int)
     rest = (table["planned_period"] - table["planned"]).to_numpy(dtype=float).clip(min=0)
-    total, var = np.zeros(len(table)), np.zeros(len(table))
-    for h in np.unique(steps[steps > 0]):
-        rows = np.flatnonzero(steps == h)
-        weights = np.repeat((rest[rows] / h)[:, None], h, axis=1)
-        s, sd = forecast_sum(mean[rows], cov[rows], noise[rows], weights, o)
-        total[rows], var[rows] = s, sd**2
+    total, sd = forecast_even(mean, cov, noise, rest, steps, o)
     planned = table["planned_period"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         f = (table["actual"].to_numpy(dtype=float) + total) / planned
-        return f, np.sqrt(var) / planned
+        return f, sd / planned
 
 
 def _exceptions(table: pd.DataFrame, o: MonitorOptions) -> pd.DataFrame:

@@ -41,6 +41,9 @@ indices.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +59,6 @@ BoolArray = NDArray[np.bool_]
 #: The states, in the order of every array's state axis.
 STATES = ("steady", "step", "slope", "outlier")
 CHANGES = STATES[1:]
-_G = np.array([[1.0, 1.0], [0.0, 1.0]])
 #: reports that only place the level before V is learned (the slope's prior
 #: is tight)
 _PLACING = 1
@@ -189,6 +191,25 @@ def collapse(p: FloatArray, m: FloatArray, C: FloatArray) -> tuple[FloatArray, F
     return mean, cov
 
 
+def _evolved(m: FloatArray) -> FloatArray:
+    """G m for each component, G = [[1, 1], [0, 1]] written out: the level
+    moves by the slope."""
+    a = m.copy()
+    a[..., 0] += m[..., 1]
+    return a
+
+
+def _evolved_cov(C: FloatArray) -> FloatArray:
+    """G C Gᵀ for each component, written out (the products of a 2 × 2
+    matrix with a fixed one cost less as four sums than as an einsum)."""
+    R = np.empty_like(C)
+    R[..., 1, 1] = C[..., 1, 1]
+    R[..., 0, 1] = C[..., 0, 1] + C[..., 1, 1]
+    R[..., 1, 0] = C[..., 1, 0] + C[..., 1, 1]
+    R[..., 0, 0] = C[..., 0, 0] + C[..., 1, 0] + R[..., 0, 1]
+    return R
+
+
 def _t_density(e: FloatArray, q: FloatArray, dof: FloatArray) -> FloatArray:
     """Student-t density of the forecast error e with scale² q and ``dof``."""
     v = dof
@@ -252,8 +273,8 @@ def step(c: Components, y: FloatArray, o: MultiStateOptions
     p, m, C, state = _before(c, o)
     k = o.multipliers()[state]  # (H, 3)
     S = c.S[:, None]
-    a = np.einsum("kl,nhl->nhk", _G, m)
-    R = np.einsum("kl,nhlm,pm->nhkp", _G, C, _G)
+    a = _evolved(m)
+    R = _evolved_cov(C)
     R[..., 0, 0] += k[None, :, 1] * S
     R[..., 1, 1] += k[None, :, 2] * S
     Q = R[..., 0, 0] + k[None, :, 0] * S
@@ -285,28 +306,113 @@ def step(c: Components, y: FloatArray, o: MultiStateOptions
     return new, lagged, np.where(seen, z, np.nan)
 
 
-def run(y: FloatArray, options: MultiStateOptions = MultiStateOptions()) -> Filtered:
-    """Filter n series of T reports each (an n × T array; NaN: no report)."""
+@dataclass(frozen=True, eq=False)
+class _Snapshot:
+    """One series after its reports: its components (one row), the positions
+    of its last w reports and what :func:`run` gave at each report."""
+
+    components: Components
+    previous: IntArray
+    filled: dict[str, FloatArray]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.filled.values()) + self.components.C.nbytes * 3
+
+
+class FilterMemory:
+    """Series :func:`run` has filtered, kept so that a series seen again with
+    up to ``lookback`` more reports (or its last ones changed) goes on from
+    where it was instead of from its first report: the web application runs
+    the filter over a unit's indices at every dated report, and without this
+    each report would cost as much as all the earlier ones together.  Kept by
+    the series' values and the options (the same series gives the same
+    result, whoever reported it), at most ``max_bytes``, the least recently
+    used forgotten first; safe to share between threads.  :func:`run` gives
+    the same result with or without it."""
+
+    def __init__(self, max_bytes: int = 64 * 2**20, lookback: int = 3):
+        self.max_bytes, self.lookback = max_bytes, lookback
+        self._kept: OrderedDict[bytes, _Snapshot] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        #: series that went on from a snapshot (and of those, how many reports
+        #: they did not filter again)
+        self.resumed = 0
+        self.reports_saved = 0
+
+    @staticmethod
+    def _key(options: MultiStateOptions, series: FloatArray) -> bytes:
+        return hashlib.blake2b(repr(options).encode() + series.tobytes(),
+                               digest_size=20).digest()
+
+    def recall(self, options: MultiStateOptions, series: FloatArray
+               ) -> tuple[int, _Snapshot | None]:
+        """The longest prefix of ``series`` (all of it, or up to ``lookback``
+        reports fewer) kept, and its snapshot; (0, None) if none is."""
+        for k in range(len(series), max(len(series) - self.lookback - 1, 0), -1):
+            key = self._key(options, series[:k])
+            with self._lock:
+                snapshot = self._kept.get(key)
+                if snapshot is not None:
+                    self._kept.move_to_end(key)
+                    self.resumed += 1
+                    self.reports_saved += k
+                    return k, snapshot
+        return 0, None
+
+    def keep(self, options: MultiStateOptions, series: FloatArray, snapshot: _Snapshot) -> None:
+        key = self._key(options, series)
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return
+            self._kept[key] = snapshot
+            self._bytes += snapshot.nbytes
+            while self._bytes > self.max_bytes and self._kept:
+                self._bytes -= self._kept.popitem(last=False)[1].nbytes
+
+
+def run(y: FloatArray, options: MultiStateOptions = MultiStateOptions(),
+        memory: FilterMemory | None = None) -> Filtered:
+    """Filter n series of T reports each (an n × T array; NaN: no report),
+    each going on from where ``memory`` left it, when it kept it."""
     y = np.atleast_2d(np.asarray(y, dtype=float))
     n, T = y.shape
     W = options.window
     c = Components.start(n, options)
     level, slope, level_sd, noise, error = (np.full((n, T), np.nan) for _ in range(5))
-    lagged = np.full((n, T, W, 4), np.nan)
-    revised = np.full((n, T, 4), np.nan)
-    means = np.full((n, T, 2), np.nan)
-    covs = np.full((n, T, 2, 2), np.nan)
+    filled = {"level": level, "slope": slope, "level_sd": level_sd, "noise": noise,
+              "error": error, "lagged": np.full((n, T, W, 4), np.nan),
+              "revised": np.full((n, T, 4), np.nan), "mean": np.full((n, T, 2), np.nan),
+              "cov": np.full((n, T, 2, 2), np.nan)}
+    lagged, revised, means, covs = (filled[k] for k in ("lagged", "revised", "mean", "cov"))
     previous = np.full((n, W), -1)  # positions of the last W reports, newest first
-    for t in range(T):
-        c, changes, z = step(c, y[:, t], options)
-        seen = np.isfinite(y[:, t])
+    # each series' reports end after its last finite value: the NaN after it change nothing
+    finite = np.isfinite(y)
+    length = np.where(finite.any(axis=1), T - np.argmax(finite[:, ::-1], axis=1), 0)
+    start = np.zeros(n, dtype=int)
+    if memory is not None:
+        for i in np.flatnonzero(length):
+            start[i], snapshot = memory.recall(options, y[i, :length[i]])
+            if snapshot is not None:
+                for name, kept in vars(snapshot.components).items():
+                    getattr(c, name)[i] = kept[0]
+                previous[i] = snapshot.previous
+                for name, values in snapshot.filled.items():
+                    filled[name][i, :start[i]] = values
+    todo = start < length
+    for t in range(start[todo].min() if todo.any() else 0, length[todo].max(initial=0)):
+        yt = np.where(t >= start, y[:, t], np.nan)  # NaN: nothing changes
+        c, changes, z = step(c, yt, options)
+        seen = np.isfinite(yt)
         previous[seen] = np.concatenate([np.full((seen.sum(), 1), t), previous[seen, :-1]],
                                         axis=1)
-        lagged[:, t, :, 1:] = changes
-        lagged[:, t, :, 0] = 1.0 - changes.sum(axis=2)
-        for L in range(W):
-            rows = np.flatnonzero(seen & (previous[:, L] >= 0))
-            revised[rows, previous[rows, L]] = lagged[rows, t, L]
+        lagged[seen, t, :, 1:] = changes[seen]
+        lagged[seen, t, :, 0] = 1.0 - changes[seen].sum(axis=2)
+        # each of the last W reports of a series seen now: its revised view
+        rows, L = np.nonzero(seen[:, None] & (previous >= 0))
+        revised[rows, previous[rows, L]] = lagged[rows, t, L]
         mean, cov, v = c.mixed()
         level[seen, t] = mean[seen, 0]
         slope[seen, t] = mean[seen, 1]
@@ -314,7 +420,13 @@ def run(y: FloatArray, options: MultiStateOptions = MultiStateOptions()) -> Filt
         noise[seen, t] = np.sqrt(v[seen])
         means[seen, t] = mean[seen]
         covs[seen, t] = cov[seen]
-        error[:, t] = z
+        error[seen, t] = z[seen]
+    if memory is not None:
+        for i in np.flatnonzero(todo):
+            memory.keep(options, y[i, :length[i]], _Snapshot(
+                Components(**{k: a[i:i + 1].copy() for k, a in vars(c).items()}),
+                previous[i].copy(),
+                {name: a[i, :length[i]].copy() for name, a in filled.items()}))
     return Filtered(level, slope, level_sd, lagged, lagged[:, :, 0], revised,
                     lagged[..., 1:].sum(axis=2), noise, error, means, covs)
 
@@ -344,5 +456,26 @@ def forecast_sum(mean: FloatArray, cov: FloatArray, noise: FloatArray, weights: 
     return total, np.sqrt(var)
 
 
-__all__ = ["CHANGES", "STATES", "Components", "Filtered", "MultiStateOptions", "collapse",
-           "forecast_sum", "run", "step"]
+def forecast_even(mean: FloatArray, cov: FloatArray, noise: FloatArray, total: FloatArray,
+                  steps: NDArray[np.int64], o: MultiStateOptions
+                  ) -> tuple[FloatArray, FloatArray]:
+    """:func:`forecast_sum` with ``total`` (n) split evenly over the next
+    ``steps`` (n, each its own; 0: nothing) reports: w_h = total / H, whose
+    sums have closed forms, so that indices with any number of reports left
+    cost one vector operation together: Σ w_h = H w, Σ h w_h = w H(H + 1)/2,
+    Σ c_k² = w² H(H + 1)(2H + 1)/6, Σ d_k² = w² M(M + 1)(M + 2)(3M² + 6M + 1)/60
+    with M = H − 1, Σ w_h² = H w²."""
+    H = np.asarray(steps, dtype=float)
+    w = np.divide(total, H, out=np.zeros(len(H)), where=H > 0)
+    a0, a1 = H * w, w * H * (H + 1) / 2
+    M = H - 1
+    sum_c2 = w**2 * H * (H + 1) * (2 * H + 1) / 6
+    sum_d2 = np.where(H > 0, w**2 * M * (M + 1) * (M + 2) * (3 * M**2 + 6 * M + 1) / 60, 0.0)
+    k_nu, k_mu, k_beta = o.multipliers()[0]
+    var = (a0**2 * cov[:, 0, 0] + a0 * a1 * (cov[:, 0, 1] + cov[:, 1, 0]) + a1**2 * cov[:, 1, 1]
+           + noise**2 * (k_mu * sum_c2 + k_beta * sum_d2 + k_nu * H * w**2))
+    return a0 * mean[:, 0] + a1 * mean[:, 1], np.sqrt(var)
+
+
+__all__ = ["CHANGES", "STATES", "Components", "FilterMemory", "Filtered", "MultiStateOptions",
+           "collapse", "forecast_even", "forecast_sum", "run", "step"]

@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from counterplan.cycle import Monitoring, MonitorOptions, PlanInForce, monitor, replan
+from counterplan.cycle.multistate import FilterMemory
 from counterplan.cycle.reports import Reports, check_reports, period_dates
 from counterplan.errors import CounterplanError, InvalidInput
 from counterplan.model import Economy
@@ -65,6 +66,10 @@ from counterplan.web.store import Loaded, VersionCache
 
 #: Thresholds of the exceptions: the library's defaults.
 OPTIONS = MonitorOptions()
+#: each index's filter state, shared by the requests of this process: a dated
+#: report filters its unit's indices from their last report on, not from the
+#: first (the same result)
+FILTERS = FilterMemory()
 #: Most reports an office may ask before an exception goes to its board.
 MOST_REPORTS = 1000
 #: The words and colours of an index's state at its latest report.
@@ -189,7 +194,7 @@ def watch(db: Session, e_got: Loaded, plan_id: int, unit: str | None,
         if frame.empty:
             return None
         reports = check_reports(_as_text(frame), e, "reports")
-    return monitor(plan_in_force(e_got), reports, OPTIONS)
+    return monitor(plan_in_force(e_got), reports, OPTIONS, FILTERS)
 
 
 # -- escalation ------------------------------------------------------------------------
