@@ -4,6 +4,7 @@ once, refusals that change nothing, escaping, and the charts' specs."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -466,9 +467,35 @@ def test_no_inline_script_and_charts_from_the_spec_functions(web: Web) -> None:
     assert spec_in(unit, "activity") == charts.planned_activity(view["activity"],
                                                                 view["techniques"])
     for script in ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js"):
-        assert f'src="/static/vendor/{script}"' in unit
+        assert re.search(rf'src="/static/vendor/{re.escape(script)}\?v=[0-9a-f]{{16}}"', unit)
         assert user.get(f"/static/vendor/{script}").status_code == 200
     assert "vegaEmbed" in user.get("/static/app.js").text
+
+
+STATIC = Path(__file__).parents[2] / "src" / "counterplan" / "web" / "static"
+
+
+def test_static_files_are_kept_until_they_change(web: Web, tmp_path: Path) -> None:
+    """Each static file a page names carries the digest of the file's bytes
+    (SHA-256, read here from the source tree), and is answered with a year's
+    Cache-Control; asked for without it, or with another digest, the browser
+    must ask again (no-cache); a missing file is a plain 404."""
+    user = web.as_("agro-delegate")
+    named = re.findall(r'(?:src|href)="(/static/[^"?]+)\?v=([0-9a-f]+)"', user.get(AGRO).text)
+    assert {path for path, _ in named} == {
+        "/static/app.css", "/static/app.js", "/static/vendor/vega.min.js",
+        "/static/vendor/vega-lite.min.js", "/static/vendor/vega-embed.min.js"}
+    for path, digest in named:
+        content = (STATIC / path.removeprefix("/static/")).read_bytes()
+        assert digest == hashlib.sha256(content).hexdigest()[:16], path
+        kept = user.get(f"{path}?v={digest}")
+        assert kept.status_code == 200 and kept.content == content
+        assert kept.headers["cache-control"] == "public, max-age=31536000, immutable"
+        for other in (path, f"{path}?v={'0' * 16}", f"{path}?v={digest}&x=1"):
+            assert user.get(other).headers["cache-control"] == "no-cache", other
+    missing = user.get("/static/nothing.js?v=0123456789abcdef")
+    assert missing.status_code == 404 and "immutable" not in missing.headers.get(
+        "cache-control", "")
 
 
 # -- charts.py ------------------------------------------------------------------------

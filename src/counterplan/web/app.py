@@ -10,24 +10,22 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 from counterplan import __version__
 from counterplan.web import api, api_govern, pages
 from counterplan.web import db as database
+from counterplan.web.assets import Assets
 from counterplan.web.requests import Guard, Settings, State, problems_of, state_of
 from counterplan.web.rights import Refused
 from counterplan.web.store import VersionCache
 
-HERE = Path(__file__).parent
 log = logging.getLogger("counterplan.web")
 
 __all__ = ["Settings", "State", "app_from_environment", "create_app", "settings_environment",
@@ -78,7 +76,7 @@ def create_app(settings: Settings = DEFAULTS, engine: Engine | None = None) -> F
     app.include_router(api.router)
     app.include_router(api_govern.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", Assets(), name="static")
     return app
 
 

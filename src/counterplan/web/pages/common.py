@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from counterplan.web.assets import asset_url
 from counterplan.web.auth import SESSION_COOKIE, Caller, caller_of, same
 from counterplan.web.numbers import amount, humane, judged, number, percent
 from counterplan.web.requests import AppState, Upload, problems_of, read_upload, state_of
@@ -31,6 +32,7 @@ templates.filters["percent"] = percent
 templates.filters["amount"] = amount
 templates.filters["humane"] = humane
 templates.globals["judged"] = judged
+templates.globals["asset"] = asset_url
 #: The verdicts of the library's evaluator, in the pages' words.
 templates.globals["verdict_words"] = {"accepted": "fits the plan", "partial": "fits in part",
                                       "rejected": "does not fit"}
