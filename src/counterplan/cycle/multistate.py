@@ -317,7 +317,8 @@ class _Snapshot:
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in self.filled.values()) + self.components.C.nbytes * 3
+        return (sum(a.nbytes for a in self.filled.values())
+                + sum(a.nbytes for a in vars(self.components).values()) + self.previous.nbytes)
 
 
 class FilterMemory:
