@@ -3,6 +3,7 @@ the Harrison–Stevens multi-state filter, and the bundled example."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +27,8 @@ from counterplan.cycle.multistate import (
     run,
 )
 from counterplan.cycle.planned import PlanInForce
-from counterplan.cycle.reports import _unit_rows, index_table, period_dates
-from counterplan.errors import InvalidInput
+from counterplan.cycle.reports import _unit_rows, index_table, period_dates, reports_of
+from counterplan.errors import CounterplanError, InvalidInput
 from counterplan.io.folder import read_folder
 from counterplan.plan import solve
 from test_cli import run as cli
@@ -252,6 +253,23 @@ def test_the_index_is_actual_over_plan_pro_rata(make_folder) -> None:
     assert unit["index"].tolist() == pytest.approx([0.8, 40 / 31])
     farm = table[table["technique"] == "farm"]
     assert farm["index"].tolist() == pytest.approx([1 / 2.0])
+
+
+def test_checked_reports_read_back_are_the_checked_table(example) -> None:
+    """reports_of (the web's reports read back from its database, each
+    checked when it was made) gives the table check_reports gives for the
+    same reports, whatever their order."""
+    folder = example("brazil-five-year")
+    economy = read_folder(folder)
+    raw = pd.read_csv(folder / "reports.csv", dtype=str, keep_default_na=False)
+    raw = raw.sample(frac=1.0, random_state=2).reset_index(drop=True)
+    checked = check_reports(raw, economy, "r").frame
+    typed = raw.assign(date=[dt.date.fromisoformat(d) for d in raw["date"]],
+                       activity=raw["activity"].astype(float))
+    got = reports_of(typed, economy, "r").frame
+    pd.testing.assert_frame_equal(got.drop(columns="line"), checked.drop(columns="line"))
+    with pytest.raises(CounterplanError, match="the plan does not have"):
+        reports_of(typed.assign(technique="gold_mining"), economy)
 
 
 def test_a_units_sums_are_its_techniques_latest_reports() -> None:

@@ -144,6 +144,9 @@ BAD = {
     "unknown period": ({"period": "2031"}, "period '2031' is not in the plan"),
     "activity falls": ({"date": "2026-04-30", "activity": 900.0},
                        "cumulative activity is lower than at the technique's previous report"),
+    "activity above the next report": ({"date": "2026-02-28", "activity": 1200.0},
+                                       "cumulative activity is higher than at the technique's "
+                                       "next report in the period (1000 on 2026-03-31)"),
 }
 
 

@@ -166,11 +166,34 @@ def check_reports(frame: pd.DataFrame, economy: Economy, file: str = "reports.cs
                   "keep one report per technique and date", key["t"] + " " + key["d"])
     _check_monotone(table, problems, t, p, date, activity)
     problems.raise_if_errors()
+    return _reports(text, date, activity, t, p, table.lines, file)
+
+
+def _reports(text: dict[str, pd.Series], date: NDArray[np.datetime64], activity: FloatArray,
+             t: NDArray[np.intp], p: NDArray[np.intp], lines: NDArray[np.int64], file: str
+             ) -> Reports:
     out = pd.DataFrame({"unit_id": text["unit_id"], "technique": text["technique"],
                         "period": text["period"], "date": date, "activity": activity,
-                        "t": t, "p": p, "line": table.lines})
+                        "t": t, "p": p, "line": lines})
     out = out.sort_values(["t", "date"], kind="stable").reset_index(drop=True)
     return Reports(out, file)
+
+
+def reports_of(frame: pd.DataFrame, economy: Economy, file: str = "reports") -> Reports:
+    """Reports already checked, each against the others when it was made (the
+    web application's, read back from its database): the table
+    :func:`check_reports` would give, without checking them all again.
+    ``frame``: unit_id, technique, period, date (dates), activity (numbers),
+    of techniques and periods of ``economy``."""
+    text = {c: frame[c].astype(str) for c in ("unit_id", "technique", "period")}
+    t = economy.techniques.index.get_indexer(pd.Index(text["technique"]))
+    p = pd.Index(economy.periods).get_indexer(pd.Index(text["period"]))
+    if (t < 0).any() or (p < 0).any():
+        raise CounterplanError(f"{file}: a report of a technique or period the plan does not "
+                               "have: check them with check_reports")
+    date = np.array(list(frame["date"]), dtype="datetime64[D]")
+    activity = frame["activity"].to_numpy(dtype=float)
+    return _reports(text, date, activity, t, p, np.arange(len(frame), dtype=np.int64) + 2, file)
 
 
 def _bounds(calendar: list[tuple[dt.date, dt.date] | None], p: NDArray[np.intp]
@@ -281,4 +304,4 @@ def _ratios(table: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = ["COLUMNS", "Reports", "check_reports", "index_table", "period_dates",
-           "read_reports"]
+           "read_reports", "reports_of"]

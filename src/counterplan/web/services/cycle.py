@@ -39,8 +39,8 @@ from sqlalchemy.orm import Session
 
 from counterplan.cycle import Monitoring, MonitorOptions, PlanInForce, monitor, replan
 from counterplan.cycle.multistate import FilterMemory
-from counterplan.cycle.reports import Reports, check_reports, period_dates
-from counterplan.errors import CounterplanError, InvalidInput
+from counterplan.cycle.reports import Reports, check_reports, period_dates, reports_of
+from counterplan.errors import CounterplanError
 from counterplan.model import Economy
 from counterplan.web.models import (
     ESCALATE_AFTER,
@@ -155,9 +155,11 @@ def check_dated(db: Session, a: Actor, e: Economy, unit: str, technique: str, pe
     """A dated report checked, as the library checks reports.csv, against the
     unit's earlier dated reports: the date within its period, the
     cumulative activity not below the technique's previous report in the
-    period (a report on a date already reported replaces it).  The unit's
-    dated reports with this one, checked: what the monitor reads once the
-    report is stored (:func:`escalate`)."""
+    period nor above its next (a report on a date already reported replaces
+    it).  The unit's dated reports with this one: what the monitor reads
+    once the report is stored (:func:`escalate`).  The earlier reports were
+    each checked so when they were made; only the new one is checked here,
+    against its neighbours."""
     span = period_dates(period)
     if span is None:
         raise Refused(422, f"period {period!r} names no dates, so a report in it cannot have "
@@ -168,17 +170,36 @@ def check_dated(db: Session, a: Actor, e: Economy, unit: str, technique: str, pe
                            "date falls in; nothing was changed")
     earlier = _runnable(_stored(db, a.plan.id, unit), e)
     earlier = earlier[~((earlier["technique"] == technique) & (earlier["date"] == date))]
+    _between_neighbours(earlier, technique, period, date, activity)
     new = pd.DataFrame([{"unit_id": unit, "technique": technique, "period": period,
                          "date": date, "activity": activity}])
-    frame = _as_text(pd.concat([earlier, new], ignore_index=True))
-    try:
-        return check_reports(frame, e, "your report")
-    except InvalidInput as exc:
-        line = len(frame) + 1
-        mine = [p for p in exc.problems if p.line == line] or list(exc.problems)
+    return reports_of(pd.concat([earlier, new], ignore_index=True), e, "your report")
+
+
+def _between_neighbours(earlier: pd.DataFrame, technique: str, period: str, date: dt.date,
+                        activity: float) -> None:
+    """Cumulative activity never falls within a period: the report's is not
+    below the technique's previous report nor above its next."""
+    mine = earlier[(earlier["technique"] == technique) & (earlier["period"] == period)]
+    before, after = mine[mine["date"] < date], mine[mine["date"] > date]
+    problems = []
+    if not before.empty:
+        last = before.sort_values("date").iloc[-1]
+        if activity < last["activity"]:
+            problems.append(f"cumulative activity is lower than at the technique's previous "
+                            f"report in the period ({last['activity']:g} on "
+                            f"{last['date'].isoformat()}) (value {activity:g}): report the "
+                            "activity from the period's start to the date (it never falls)")
+    if not after.empty:
+        first = after.sort_values("date").iloc[0]
+        if activity > first["activity"]:
+            problems.append(f"cumulative activity is higher than at the technique's next "
+                            f"report in the period ({first['activity']:g} on "
+                            f"{first['date'].isoformat()}) (value {activity:g}): report the "
+                            "activity from the period's start to the date (it never falls)")
+    if problems:
         raise Refused(422, "the report does not fit the unit's earlier reports; nothing was "
-                           "changed", [f"{p.message} (value {p.value}): {p.fix}"
-                                       for p in mine]) from None
+                           "changed", problems)
 
 
 def watch(db: Session, e_got: Loaded, plan_id: int, unit: str | None,
