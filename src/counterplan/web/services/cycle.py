@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from counterplan.cycle import Monitoring, MonitorOptions, PlanInForce, monitor, replan
 from counterplan.cycle.multistate import FilterMemory
-from counterplan.cycle.reports import Reports, check_reports, period_dates, reports_of
+from counterplan.cycle.reports import Reports, period_dates, reports_of
 from counterplan.errors import CounterplanError
 from counterplan.model import Economy
 from counterplan.web.models import (
@@ -131,14 +131,6 @@ def _runnable(frame: pd.DataFrame, e: Economy) -> pd.DataFrame:
     return frame.drop_duplicates(["technique", "date"], keep="last")
 
 
-def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"unit_id": frame["unit_id"].astype(str),
-                         "technique": frame["technique"].astype(str),
-                         "period": frame["period"].astype(str),
-                         "date": [d.isoformat() for d in frame["date"]],
-                         "activity": [repr(float(x)) for x in frame["activity"]]})
-
-
 def parse_date(text: str | None) -> dt.date | None:
     """A report's date as sent (ISO, YYYY-MM-DD), None when none was sent."""
     if text is None or not text.strip():
@@ -214,7 +206,7 @@ def watch(db: Session, e_got: Loaded, plan_id: int, unit: str | None,
         frame = _runnable(_stored(db, plan_id, unit), e)
         if frame.empty:
             return None
-        reports = check_reports(_as_text(frame), e, "reports")
+        reports = reports_of(frame, e, "reports")
     return monitor(plan_in_force(e_got), reports, OPTIONS, FILTERS)
 
 
@@ -441,10 +433,7 @@ def replan_version(tx: Callable[[], AbstractContextManager[Session]], cache: Ver
         raise Refused(422, f"re-plan from {period!r}: give a period after the first, one of "
                            f"{', '.join(e.periods[1:]) or '(none: the plan has one period)'}")
     try:
-        reports = check_reports(_as_text(frame), e, "reports") if not frame.empty else \
-            check_reports(pd.DataFrame(columns=["unit_id", "technique", "period", "date",
-                                                "activity"]), e, "reports")
-        again = replan(plan_in_force(got), reports, period)
+        again = replan(plan_in_force(got), reports_of(frame, e, "reports"), period)
     except CounterplanError as exc:
         raise Refused(422, f"the plan cannot be re-planned from {period}: {exc}") from None
     done = solved(again.plan.economy, again.plan)
