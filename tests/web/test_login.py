@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from counterplan.web import auth
 from counterplan.web.auth import DEVICE_COOKIE, FREE_FAILURES
-from test_cli import run
+from test_cli import run as cli  # the entry point, in this process
 
 from livehttp import LiveUser, at_once
 from liveserver import serve
@@ -155,22 +155,18 @@ def test_change_password_on_its_page(web: Web) -> None:
     User.log_in(web.app, "agro-member2", "a page phrase")
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run(*args, cwd=cwd)  # the entry point, in this process (tests/test_cli.py)
-
-
 def test_users_passwd_from_the_command_line(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'plan.db'}"
-    assert _cli("users", "add", "alice", "--db", db, "--password", "first phrase",
+    assert cli("users", "add", "alice", "--db", db, "--password", "first phrase",
                 cwd=tmp_path).returncode == 0
-    common = _cli("users", "passwd", "alice", "--db", db, "--password", "qwerty123",
+    common = cli("users", "passwd", "alice", "--db", db, "--password", "qwerty123",
                   cwd=tmp_path)
     assert common.returncode == 1 and "common passwords" in common.stderr
     assert "Traceback" not in common.stderr
-    nobody = _cli("users", "passwd", "bob", "--db", db, "--password", "second phrase",
+    nobody = cli("users", "passwd", "bob", "--db", db, "--password", "second phrase",
                   cwd=tmp_path)
     assert nobody.returncode == 1 and "no user called 'bob'" in nobody.stderr
-    done = _cli("users", "passwd", "alice", "--db", db, "--password", "second phrase",
+    done = cli("users", "passwd", "alice", "--db", db, "--password", "second phrase",
                 cwd=tmp_path)
     assert done.returncode == 0 and "changed the password of alice" in done.stdout
     engine = sa.create_engine(db)

@@ -3,7 +3,6 @@ PostgreSQL, and the command-line administration of accounts."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -11,7 +10,7 @@ from alembic.migration import MigrationContext
 
 from counterplan.web import db as database
 from counterplan.web.models import Base
-from test_cli import run
+from test_cli import run as cli  # the entry point, in this process
 
 
 def test_the_migrations_match_the_models(db_url: str) -> None:
@@ -23,34 +22,30 @@ def test_the_migrations_match_the_models(db_url: str) -> None:
     assert diff == []
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run(*args, cwd=cwd)  # the entry point, in this process (tests/test_cli.py)
-
-
 def test_users_from_the_command_line(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'plan.db'}"
-    added = _cli("users", "add", "alice", "--db", db, "--password", "a-long-password",
+    added = cli("users", "add", "alice", "--db", db, "--password", "a-long-password",
                  cwd=tmp_path)
     assert added.returncode == 0 and "added alice" in added.stdout
-    again = _cli("users", "add", "alice", "--db", db, "--password", "a-long-password",
+    again = cli("users", "add", "alice", "--db", db, "--password", "a-long-password",
                  cwd=tmp_path)
     assert again.returncode == 1
     assert "already a user called 'alice'" in again.stderr and "Traceback" not in again.stderr
-    short = _cli("users", "add", "bob", "--db", db, "--password", "short", cwd=tmp_path)
+    short = cli("users", "add", "bob", "--db", db, "--password", "short", cwd=tmp_path)
     assert short.returncode == 1 and "at least 8" in short.stderr
-    listed = _cli("users", "list", "--db", db, cwd=tmp_path)
+    listed = cli("users", "list", "--db", db, cwd=tmp_path)
     assert listed.stdout.split() == ["alice", "(no", "roles)"]
-    gone = _cli("users", "remove", "nobody", "--db", db, cwd=tmp_path)
+    gone = cli("users", "remove", "nobody", "--db", db, cwd=tmp_path)
     assert gone.returncode == 1 and "no user called 'nobody'" in gone.stderr
-    removed = _cli("users", "remove", "alice", "--db", db, cwd=tmp_path)
+    removed = cli("users", "remove", "alice", "--db", db, cwd=tmp_path)
     assert removed.returncode == 0
-    assert _cli("users", "list", "--db", db, cwd=tmp_path).stdout == ""
+    assert cli("users", "list", "--db", db, cwd=tmp_path).stdout == ""
 
 
 def test_a_wrong_database_url_is_a_clear_error(tmp_path: Path) -> None:
-    bad = _cli("users", "list", "--db", "mysql+nothing://x", cwd=tmp_path)
+    bad = cli("users", "list", "--db", "mysql+nothing://x", cwd=tmp_path)
     assert bad.returncode == 1
     assert "cannot use the database URL" in bad.stderr and "Traceback" not in bad.stderr
-    down = _cli("users", "list", "--db", "postgresql://nobody@127.0.0.1:1/none", cwd=tmp_path)
+    down = cli("users", "list", "--db", "postgresql://nobody@127.0.0.1:1/none", cwd=tmp_path)
     assert down.returncode == 1
     assert "cannot open the database" in down.stderr and "Traceback" not in down.stderr
