@@ -532,6 +532,10 @@ def show(result: dict[str, Any]) -> None:
               f"p95 {lat['p95_ms']:7.1f} ms")
     for what, count in sorted(s["refused"].items()):
         print(f"  refused: {what}: {count}")
+    if any(not what.split()[-1].isdigit() for what in s["refused"]) and result["server_log"]:
+        # a request without an HTTP answer: what the server said about it
+        print("  the server's log, last lines:\n    " +
+              "\n    ".join(result["server_log"].splitlines()[-15:]))
     lost = c["lost_proposals"] + c["lost_submissions"] + c["lost_reports"]
     print(f"  database: {c['stored_proposals']} proposals and {c['stored_reports']} reports "
           f"stored; lost {lost} (proposals {c['lost_proposals']}, submissions "
@@ -573,8 +577,7 @@ def parse() -> Options:
     p.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take")
     p.add_argument("--workers", type=int, help="the server's worker threads (its default: 40)")
     p.add_argument("--processes", type=int, default=1,
-                   help="server processes (serve --processes; more than 1 needs --db "
-                        "postgresql://...)")
+                   help="server processes (serve --processes)")
     p.add_argument("--dated", action="store_true",
                    help="dated reports, day after day through the first period, which the "
                         "plan cycle's monitor watches (default: reports of whole periods)")
@@ -606,6 +609,7 @@ def main() -> None:
         finally:
             if proc is not None:
                 stop_server(proc)
+        result["server_log"] = log.read_text(errors="replace")[-20_000:] if proc else ""
     result["db"] = db_url if options.db else "sqlite (fresh, temporary)"
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"load_web-{time.strftime('%Y%m%d-%H%M%S')}.json"

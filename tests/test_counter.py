@@ -168,6 +168,51 @@ def kantorovich_economy(tmp_path_factory) -> Economy:
                                     tmp_path_factory.mktemp("k") / "k"))
 
 
+def test_trials_one_after_another_equal_solves_from_nothing(tmp_path: Path) -> None:
+    """The warm simplex goes on from where the last trial ended (an edit of
+    bounds keeps HiGHS's basis and factorization): whatever came before,
+    including a pledge that does not fit and a norm (which changes the
+    matrix), each verdict is the one a solve from nothing gives."""
+    from counterplan.examples import copy_example
+
+    economy = read_folder(copy_example("brazil-five-year", tmp_path / "brazil"))
+    judge = Evaluator(economy)
+    activity = judge.warm.base.x[: economy.n_techniques * economy.n_periods]
+    planned = activity.reshape(economy.n_periods, -1).T
+    techniques, units = economy.techniques.index, economy.techniques["unit_id"]
+    rng = np.random.default_rng(3)
+    producing = np.flatnonzero(~techniques.str.startswith("invest/"))
+    rows = []
+    for k in range(18):
+        j, t = int(rng.choice(producing)), int(rng.integers(economy.n_periods))
+        unit, technique, period = str(units.iloc[j]), str(techniques[j]), economy.periods[t]
+        if k % 3 == 0:  # every other one far beyond what the plan can take
+            value = planned[j, t] * (3.0 if k % 2 else rng.uniform(1.0, 1.1)) + 1.0
+            rows.append((f"p{k}", unit, "pledge", technique, "", period, repr(float(value))))
+        elif k % 3 == 1:
+            rows.append((f"c{k}", unit, "capacity", "", f"capital/{technique}", period,
+                         repr(float(rng.uniform(1.0, 1e4)))))
+        else:
+            f = economy.flows
+            n = int(rng.choice(np.flatnonzero((f.technique == j) & (f.amount < 0))))
+            rows.append((f"n{k}", unit, "norm", technique, str(economy.items.index[f.item[n]]),
+                         "", repr(float(f.amount[n] * 0.9))))
+    verdicts = []
+    for plan in plans_of(economy, *rows):
+        row, _ = judge.judge(plan)
+        verdicts.append(row["verdict"])
+        share = float(row["share"])  # type: ignore[arg-type]
+        scratch = run_highs(apply_edit(judge.lp, compile_edit(plan, judge.at, share)))
+        assert scratch.status == Status.OPTIMAL, plan.id
+        assert row["objective_after"] == pytest.approx(scratch.objective, rel=1e-9), plan.id
+        if share < 1:
+            more = compile_edit(plan, judge.at, min(1.0, share + 1e-6))
+            assert run_highs(apply_edit(judge.lp, more)).status != Status.OPTIMAL, plan.id
+    assert "partial" in verdicts and "accepted" in verdicts
+    nothing = compile_edit(plans_of(economy, rows[1])[0], judge.at, 0.0)  # the plan itself
+    assert judge.warm.trial(nothing).objective == pytest.approx(judge.objective, rel=1e-12)
+
+
 # -- validation ------------------------------------------------------------------------
 
 BAD = {

@@ -1,6 +1,7 @@
 """`counterplan serve --processes N`: several server processes on one
-PostgreSQL database, each answering for sessions the others opened; refused
-on SQLite, where a second process could only wait for the first."""
+database (a SQLite file or PostgreSQL), each answering for sessions the
+others opened and writing beside the others; refused on a SQLite database in
+memory, which each process would have to itself."""
 
 from __future__ import annotations
 
@@ -31,28 +32,31 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def test_several_processes_need_postgresql(tmp_path: Path) -> None:
-    db = tmp_path / "plan.db"
-    done = run("serve", "--db", f"sqlite:///{db}", "--port", str(free_port()),
-               "--processes", "2")
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_several_processes_need_a_database_they_share(url: str) -> None:
+    done = run("serve", "--db", url, "--port", str(free_port()), "--processes", "2")
     assert done.returncode == 1
-    assert "--processes 2 needs a PostgreSQL database" in done.stderr
+    assert "--processes 2 needs a database in a file or on a server" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 @pytest.mark.slow
-def test_two_processes_share_sessions_and_the_work(tmp_path: Path) -> None:
-    server = postgres_server()
-    if server is None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_processes_share_sessions_and_the_work(backend: str, tmp_path: Path) -> None:
+    server = postgres_server() if backend == "postgresql" else None
+    if backend == "postgresql" and server is None:
         pytest.skip("no PostgreSQL server: set COUNTERPLAN_TEST_POSTGRES")
     name = f"counterplan_test_{uuid.uuid4().hex[:12]}"
-    _admin(server, f'CREATE DATABASE "{name}"')
+    if server is not None:
+        _admin(server, f'CREATE DATABASE "{name}"')
+    url = (_with_database(server, name) if server is not None
+           else f"sqlite:///{tmp_path / 'plan.db'}")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "counterplan.cli", "serve", "--demo",
-                                 "--db", _with_database(server, name), "--port", str(port),
+                                 "--db", url, "--port", str(port),
                                  "--processes", "2"], stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 180
@@ -77,7 +81,20 @@ def test_two_processes_share_sessions_and_the_work(tmp_path: Path) -> None:
         assert all(body["plan"] == "brazil" for _, body in answers)
         worked = {pid: _cpu(pid) - before[pid] for pid in serving}
         assert all(seconds > 0 for seconds in worked.values()), worked
+        # writes from both processes at once: every proposal judged and kept
+        unit = "/api/plans/brazil/units/agro"
+        planned = next(r for r in delegate.get(unit)[1]["activity"] if (r["level"] or 0) > 0)
+        pledges = [{"kind": "pledge", "technique": planned["technique"],
+                    "period": planned["period"], "value": str(planned["level"] * 1.001),
+                    "note": f"at once {k}"} for k in range(24)]
+        made = at_once([lambda body=body: delegate.post(f"{unit}/proposals", body)
+                        for body in pledges])
+        assert [status for status, _ in made] == [201] * 24, made
+        kept = delegate.get(f"{unit}/proposals")[1]
+        assert sorted(p["note"] for p in kept if p["note"].startswith("at once")) == \
+            sorted(b["note"] for b in pledges)
     finally:
         proc.terminate()
         proc.wait(timeout=60)
-        _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if server is not None:
+            _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -32,6 +32,10 @@ from counterplan.plan.pdhg import Start
 from counterplan.plan.solver import resized, run_lp, start_of
 
 FloatArray = NDArray[np.float64]
+#: A trial's end whose basis HiGHS may go on from (dual feasible for the plan).
+KEEPS_BASIS = (Status.OPTIMAL, Status.INFEASIBLE)
+#: HiGHS's simplex_dual_edge_weight_strategy for Devex pricing.
+DEVEX = 1
 
 
 @dataclass
@@ -67,13 +71,33 @@ class WarmPlan:
         self.n_cols = m.shape[1]
         self.base = self._solve()
         self.h.setOptionValue("solver", "simplex")
+        # Devex pricing: the dual steepest-edge weights that HiGHS would otherwise
+        # compute afresh (a solve per row) whenever a trial starts from a basis
+        # it has not factorized cost more than the few pivots a trial takes
+        self.h.setOptionValue("simplex_dual_edge_weight_strategy", DEVEX)
         self.basis = self.h.getBasis()
 
     def trial(self, edit: Edit) -> Solution:
-        """Solve the plan with ``edit`` applied, then restore the plan."""
+        """Solve the plan with ``edit`` applied, then restore the plan.
+
+        An edit of bounds alone (pledges, capacity) leaves HiGHS where the
+        trial ended: that basis is still dual feasible for the plan (no cost
+        changed), and HiGHS keeps its factorization, so the next trial starts
+        a few dual simplex pivots from the plan's optimum.  Setting the plan's
+        basis again would factorize it afresh: on the Brazil demo (1,030
+        rows, 47,794 nonzeros) a pledge took 36 ms on average that way and
+        17 ms going on, the web's mix of counter-plans 21 ms against 12 ms
+        (benchmarks/bench_warm_simplex.py, docs/benchmarks.md).  An edit
+        of the matrix or the costs, or one that adds columns, starts from the
+        plan's basis and is followed by it: the factorization is lost anyway."""
+        refactor = bool(edit.coefficients or edit.cost or edit.columns)
+        if refactor:
+            self.h.setBasis(self.basis)
         undo = self._apply(edit)
         result = self._solve()
         self._revert(undo, len(edit.columns))
+        if refactor or result.status not in KEEPS_BASIS:
+            self.h.setBasis(self.basis)
         return result
 
     def _solve(self) -> Solution:
@@ -123,7 +147,6 @@ class WarmPlan:
             h.changeColCost(col, cost)
         for row, lo, hi in undo.rows:
             h.changeRowBounds(row, max(lo, -inf), min(hi, inf))
-        h.setBasis(self.basis)
 
 
 class WarmFirstOrder:

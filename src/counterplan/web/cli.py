@@ -29,6 +29,11 @@ def _state(url: str) -> tuple[Engine, sessionmaker[Session]]:
     return engine, db.sessions(engine)
 
 
+def in_memory(url: str) -> bool:
+    """A SQLite database that lives in one process's memory."""
+    return url.startswith("sqlite") and url.split("///", 1)[-1] in ("", ":memory:", url)
+
+
 def serve(db: Db = DEFAULT_URL,
           host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
@@ -39,7 +44,8 @@ def serve(db: Db = DEFAULT_URL,
               "--secure-cookies", help="mark cookies Secure (serve behind TLS)")] = False,
           workers: Annotated[int, typer.Option(help="worker threads for requests")] = 40,
           processes: Annotated[int, typer.Option(
-              min=1, help="server processes (more than 1 needs PostgreSQL)")] = 1,
+              min=1, help="server processes, each with its own threads (SQLite in a file or "
+                     "PostgreSQL)")] = 1,
           ) -> None:
     """Run the web application (FastAPI on uvicorn)."""
     import uvicorn
@@ -50,10 +56,10 @@ def serve(db: Db = DEFAULT_URL,
     refuse_busy_port(host, port)
     if demo and db == DEFAULT_URL:
         db = "sqlite:///counterplan-demo.db"
-    if processes > 1 and not db.startswith("postgresql"):
+    if processes > 1 and in_memory(db):
         raise CounterplanError(
-            f"--processes {processes} needs a PostgreSQL database: SQLite lets one process "
-            "write at a time, so a second process would only wait for the first. Serve with "
+            f"--processes {processes} needs a database in a file or on a server: each process "
+            f"would have its own {db!r}. Serve with --db sqlite:///FILE or "
             "--db postgresql://USER:PASSWORD@HOST/NAME, or leave out --processes")
     settings = Settings(db_url=db, secure_cookies=secure_cookies, workers=workers)
     app = create_app(settings)
