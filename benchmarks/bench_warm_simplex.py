@@ -1,6 +1,5 @@
-"""Counter-plans judged by the warm dual simplex: HiGHS going on from where
-the last trial ended against the plan's basis set again after every trial,
-in the same run.
+"""Counter-plans judged by the warm dual simplex as it is now and as it was
+before 2026-12-03, in the same run.
 
 For the web demo's economy (``brazil-five-year``: 68 activities, their
 capital stocks, 5 years) and generated economies with stocks (``--sizes``
@@ -10,17 +9,20 @@ counter-plans, the mix of benchmarks/load_web.py (a third each of pledges of
 lower, and 1–5 % more of a capital stock), are judged twice by
 ``Evaluator.judge``, each time on a fresh evaluator:
 
-- going on: what ``WarmPlan.trial`` does, Devex pricing and the plan's
-  basis set again only after an edit of the matrix, the costs or the columns
-  (its factorization is lost then anyway);
-- reset: what it did before, the plan's basis set after every trial, which
-  makes HiGHS factorize it afresh, and dual steepest-edge pricing, whose
+- now: what ``WarmPlan.trial`` does, Devex pricing and the plan's basis
+  set again only after an edit of the matrix, the costs or the columns (its
+  factorization is lost then anyway);
+- before: what it did before, the plan's basis set after every trial,
+  which makes HiGHS factorize it afresh, dual steepest-edge pricing, whose
   weights HiGHS then computes afresh too (a solve per row) at the trial's
-  first pivot.
+  first pivot, and a partial pledge's share LP and elastic LP (its reason)
+  built apart and solved from nothing, where they are now solved on the
+  held model from the plan's basis.
 
-Prints the median and mean milliseconds per kind for both, the ratio of
-the means, and the largest difference between the two runs' objectives
-after (they must agree to the solver's tolerance).  Not a test: run it by hand,
+Prints the median and mean milliseconds per kind (and verdict) for both,
+the ratio of the means, and the largest difference between the two runs'
+objectives after (they must agree to the solver's tolerance).  Not a test:
+run it by hand,
 
     .venv/bin/python benchmarks/bench_warm_simplex.py --count 150
 """
@@ -35,9 +37,10 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
-from counterplan.counter.apply import Edit
-from counterplan.counter.evaluate import Evaluator
+from counterplan.counter.apply import Edit, apply_edit
+from counterplan.counter.evaluate import Evaluator, _share_lp, exact_options
 from counterplan.counter.proposals import COLUMNS, CounterPlan, parse_counterplans
+from counterplan.counter.reasons import shortfall_reason
 from counterplan.counter.session import WarmPlan
 from counterplan.generate import GeneratorOptions, generate
 from counterplan.model import Economy
@@ -58,9 +61,27 @@ class Reset(WarmPlan):
         return result
 
 
-def as_before(warm: WarmPlan) -> None:
-    warm.__class__ = Reset
-    warm.h.setOptionValue("simplex_dual_edge_weight_strategy", CHOOSE)
+class Before(Evaluator):
+    """The evaluator as it was: the plan's basis set after every trial, dual
+    steepest-edge pricing, and a partial pledge's share LP and elastic LP
+    built apart and solved from nothing."""
+
+    def __init__(self, economy: Economy) -> None:
+        super().__init__(economy)
+        warm = self.warm
+        assert isinstance(warm, WarmPlan)
+        warm.__class__ = Reset
+        warm.h.setOptionValue("simplex_dual_edge_weight_strategy", CHOOSE)
+
+    def largest_share(self, plan: CounterPlan, edit: Edit) -> float:
+        if any(c.kind == "norm" for c in plan.changes) or edit.columns:
+            return super().largest_share(plan, edit)
+        exact = exact_options(self.lp, self.options.solver)
+        share = _share_lp(self.lp, edit, self.options.solver, plan.id)
+        return share if share >= exact.tolerance_for(exact.algorithm) else 0.0
+
+    def shortfall(self, plan: CounterPlan, edit: Edit, share: float) -> str:
+        return shortfall_reason(self.context, plan, apply_edit(self.lp, edit), share)
 
 
 def counterplans(economy: Economy, activity: np.ndarray, count: int, seed: int
@@ -102,18 +123,18 @@ def counterplans(economy: Economy, activity: np.ndarray, count: int, seed: int
 
 def judged(economy: Economy, plans: list[CounterPlan], reset: bool
            ) -> tuple[dict[str, list[float]], dict[str, float]]:
-    """Seconds per kind, and each counter-plan's objective after."""
-    judge = Evaluator(economy)
-    if not isinstance(judge.warm, WarmPlan):
+    """Seconds per kind (and verdict, where not accepted), and each
+    counter-plan's objective after."""
+    if not isinstance(Evaluator(economy).warm, WarmPlan):
         raise SystemExit(f"{economy!r} is past the simplex limit: no warm simplex to time")
-    if reset:
-        as_before(judge.warm)
+    judge = Before(economy) if reset else Evaluator(economy)
     times: dict[str, list[float]] = defaultdict(list)
     after: dict[str, float] = {}
     for plan in plans:
         began = time.perf_counter()
         row, _ = judge.judge(plan)
-        times[",".join(sorted(plan.kinds))].append(time.perf_counter() - began)
+        verdict = "" if row["verdict"] == "accepted" else f" ({row['verdict']})"
+        times[",".join(sorted(plan.kinds)) + verdict].append(time.perf_counter() - began)
         after[plan.id] = float(row["objective_after"])  # type: ignore[arg-type]
     return times, after
 
@@ -137,8 +158,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=150)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    print("| economy | counter-plans | count | going on: median / mean ms "
-          "| reset: median / mean ms | ratio of the means |")
+    print("| economy | counter-plans | count | now: median / mean ms "
+          "| before: median / mean ms | ratio of the means |")
     print("|---|---|---:|---:|---:|---:|")
     for name, economy in economies(args.sizes, args.seed):
         base = Evaluator(economy).warm.base

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from counterplan import InvalidInput, read_folder
 from counterplan.counter.apply import apply_edit, compile_edit
-from counterplan.counter.evaluate import Evaluator, evaluate
+from counterplan.counter.evaluate import Evaluator, _share_lp, evaluate
 from counterplan.counter.proposals import COLUMNS, parse_counterplans, read_counterplans
+from counterplan.counter.reasons import shortfall_reason
 from counterplan.counter.reconcile import reconcile
 from counterplan.model import Economy
 from counterplan.plan.highs import Status, run_highs
@@ -170,9 +171,10 @@ def kantorovich_economy(tmp_path_factory) -> Economy:
 
 def test_trials_one_after_another_equal_solves_from_nothing(tmp_path: Path) -> None:
     """The warm simplex goes on from where the last trial ended (an edit of
-    bounds keeps HiGHS's basis and factorization): whatever came before,
-    including a pledge that does not fit and a norm (which changes the
-    matrix), each verdict is the one a solve from nothing gives."""
+    bounds keeps HiGHS's basis and factorization), and a partial pledge's
+    share LP and elastic LP are solved on the held model: whatever came
+    before, including a pledge that does not fit and a norm (which changes
+    the matrix), each verdict is the one solves from nothing give."""
     from counterplan.examples import copy_example
 
     economy = read_folder(copy_example("brazil-five-year", tmp_path / "brazil"))
@@ -197,6 +199,14 @@ def test_trials_one_after_another_equal_solves_from_nothing(tmp_path: Path) -> N
             n = int(rng.choice(np.flatnonzero((f.technique == j) & (f.amount < 0))))
             rows.append((f"n{k}", unit, "norm", technique, str(economy.items.index[f.item[n]]),
                          "", repr(float(f.amount[n] * 0.9))))
+    # three times the first year's activity with twice its stock: both move with the share
+    j = int(producing[0])
+    unit, technique = str(units.iloc[j]), str(techniques[j])
+    stock = economy.items.index.get_loc(f"capital/{technique}")
+    rows += [("both", unit, "pledge", technique, "", economy.periods[0],
+              repr(float(3 * planned[j, 0]))),
+             ("both", unit, "capacity", "", f"capital/{technique}", economy.periods[0],
+              repr(float(economy.availability_array()[stock, 0])))]
     verdicts = []
     for plan in plans_of(economy, *rows):
         row, _ = judge.judge(plan)
@@ -205,10 +215,16 @@ def test_trials_one_after_another_equal_solves_from_nothing(tmp_path: Path) -> N
         scratch = run_highs(apply_edit(judge.lp, compile_edit(plan, judge.at, share)))
         assert scratch.status == Status.OPTIMAL, plan.id
         assert row["objective_after"] == pytest.approx(scratch.objective, rel=1e-9), plan.id
-        if share < 1:
+        if share < 1:  # the largest share, and the reason the LPs built apart give
             more = compile_edit(plan, judge.at, min(1.0, share + 1e-6))
             assert run_highs(apply_edit(judge.lp, more)).status != Status.OPTIMAL, plan.id
+            whole = compile_edit(plan, judge.at, 1.0)
+            assert _share_lp(judge.lp, whole, judge.options.solver, plan.id) == \
+                pytest.approx(share, abs=1e-9)
+            assert row["reason"] == shortfall_reason(judge.context, plan,
+                                                     apply_edit(judge.lp, whole), share)
     assert "partial" in verdicts and "accepted" in verdicts
+    assert 0 < share < 1  # "both" fits in part
     nothing = compile_edit(plans_of(economy, rows[1])[0], judge.at, 0.0)  # the plan itself
     assert judge.warm.trial(nothing).objective == pytest.approx(judge.objective, rel=1e-12)
 

@@ -2,7 +2,9 @@
 
 - :class:`WarmPlan`, for plans the simplex method solves quickly: the plan in
   HiGHS with its optimal basis; each counter-plan is applied in place, solved
-  from that basis (a few dual simplex iterations), read, and reverted.
+  from the basis HiGHS holds (a few dual simplex iterations), read, and
+  reverted; the share LP and the elastic LP of a partial pledge are solved
+  on the same model, its own costs set aside.
 - :class:`WarmFirstOrder`, for plans past the simplex limit: each
   counter-plan's LP is solved by the first-order solver (pdhg) starting from
   the plan's own primal, dual and primal weight, so that a small change costs
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from counterplan.counter.apply import Edit, apply_edit
@@ -85,9 +88,10 @@ class WarmPlan:
         changed), and HiGHS keeps its factorization, so the next trial starts
         a few dual simplex pivots from the plan's optimum.  Setting the plan's
         basis again would factorize it afresh: on the Brazil demo (1,030
-        rows, 47,794 nonzeros) a pledge took 36 ms on average that way and
-        17 ms going on, the web's mix of counter-plans 21 ms against 12 ms
-        (benchmarks/bench_warm_simplex.py, docs/benchmarks.md).  An edit
+        rows, 47,794 nonzeros) the web's mix of counter-plans took 9 ms on
+        average against 33 ms that way with steepest-edge pricing and the
+        share LPs of partial pledges built apart (benchmarks/
+        bench_warm_simplex.py, docs/benchmarks.md).  An edit
         of the matrix or the costs, or one that adds columns, starts from the
         plan's basis and is followed by it: the factorization is lost anyway."""
         refactor = bool(edit.coefficients or edit.cost or edit.columns)
@@ -99,6 +103,84 @@ class WarmPlan:
         if refactor or result.status not in KEEPS_BASIS:
             self.h.setBasis(self.basis)
         return result
+
+    def share(self, edit: Edit) -> Solution:
+        """The share LP of a counter-plan of pledges and capacity, warm: max θ
+        over the plan's rows, with each row bound the edit moves moved by θ of
+        its change and each pledged activity x_c ≥ θ v_c (a row each), θ in
+        [0, 1]; its solution's last column is θ.
+
+        It starts from the basis HiGHS holds with θ at its upper bound: with
+        the plan's own costs set to zero, every reduced cost but θ's is zero,
+        so that basis is dual feasible, and the dual simplex walks from the
+        whole counter-plan (θ = 1, which may not fit) back to the largest
+        share that does.  The plan's costs, rows and basis are restored after.
+        Measured on the Brazil demo against the share LP built apart and
+        solved from nothing: docs/benchmarks.md."""
+        h, lp, inf = self.h, self.lp, highspy.kHighsInf
+        moved = list(edit.row_bounds.items())
+        rows = np.array([r for r, _ in moved], dtype=np.int32)
+        with np.errstate(invalid="ignore"):  # inf − inf where a bound is absent: not moved
+            d_upper = np.nan_to_num([hi - lp.row_upper[r] for r, (_, hi) in moved], nan=0.0)
+            d_lower = np.nan_to_num([lo - lp.row_lower[r] for r, (lo, _) in moved], nan=0.0)
+        change = np.where(d_upper != 0, d_upper, d_lower)
+        theta = self.n_cols
+        h.addCol(1.0 if lp.sense > 0 else -1.0, 0.0, 1.0, len(rows), rows, -change)
+        n_pledges = len(edit.pledges)
+        first_row = h.getNumRow()
+        if n_pledges:
+            cols = np.array([c for c, _ in edit.pledges], dtype=np.int32)
+            values = np.array([v for _, v in edit.pledges], dtype=float)
+            index = np.column_stack([cols, np.full(n_pledges, theta, np.int32)]).ravel()
+            h.addRows(n_pledges, np.zeros(n_pledges), np.full(n_pledges, inf),
+                      2 * n_pledges, np.arange(0, 2 * n_pledges, 2, dtype=np.int32), index,
+                      np.column_stack([np.ones(n_pledges), -values]).ravel())
+        basis = h.getBasis()
+        status = list(basis.col_status)
+        status[theta] = highspy.HighsBasisStatus.kUpper
+        basis.col_status = status
+        h.setBasis(basis)
+        try:
+            return self._without_costs()
+        finally:
+            if n_pledges:
+                h.deleteRows(n_pledges, np.arange(first_row, first_row + n_pledges,
+                                                  dtype=np.int32))
+            h.deleteCols(1, np.array([theta], dtype=np.int32))
+            h.setBasis(self.basis)
+
+    def elastic(self, edit: Edit, slacks: sp.csc_matrix, weights: FloatArray) -> Solution:
+        """The elastic LP of the plan with ``edit`` (bounds only) applied,
+        warm: minimise Σ weights · s over the plan's rows, each relaxed by
+        its slack column (``slacks``, rows × slacks); the solution's columns
+        are the plan's, then the slacks.  With the plan's own costs set to
+        zero the basis HiGHS holds, slacks at zero, is dual feasible, and the
+        dual simplex walks to the smallest violations of the whole
+        counter-plan.  Everything is restored after."""
+        h, n = self.h, slacks.shape[1]
+        sign = -1.0 if self.lp.sense > 0 else 1.0  # HiGHS keeps the plan's sense
+        undo = self._apply(edit)
+        h.addCols(n, sign * weights, np.zeros(n), np.full(n, highspy.kHighsInf),
+                  slacks.nnz, slacks.indptr[:-1].astype(np.int32),
+                  slacks.indices.astype(np.int32), slacks.data.astype(float))
+        try:
+            return self._without_costs()
+        finally:
+            h.deleteCols(n, np.arange(self.n_cols, self.n_cols + n, dtype=np.int32))
+            self._revert(undo, 0)
+            h.setBasis(self.basis)
+
+    def _without_costs(self) -> Solution:
+        """Solve with the plan's own costs set to zero (the objective is the
+        columns added), then give them back."""
+        costs = np.flatnonzero(self.lp.cost)
+        for col in costs:
+            self.h.changeColCost(int(col), 0.0)
+        try:
+            return self._solve()
+        finally:
+            for col in costs:
+                self.h.changeColCost(int(col), float(self.lp.cost[col]))
 
     def _solve(self) -> Solution:
         start = time.perf_counter()
