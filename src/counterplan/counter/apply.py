@@ -48,6 +48,23 @@ class Edit:
         return not (self.col_lower or self.coefficients or self.cost or self.row_bounds
                     or self.columns)
 
+    @property
+    def bounds_only(self) -> bool:
+        """It moves bounds alone (pledges, capacity): the matrix, the costs
+        and the columns stay as they are."""
+        return not (self.coefficients or self.cost or self.columns)
+
+    def row_changes(self, lp: LP) -> tuple[NDArray[np.int64], FloatArray]:
+        """The rows whose bounds the edit moves, and by how much: the upper
+        bound's move where it moves, else the lower's (a bound absent on
+        both sides has not moved)."""
+        rows = np.fromiter(self.row_bounds, dtype=np.int64, count=len(self.row_bounds))
+        bounds = np.array(list(self.row_bounds.values()), dtype=float).reshape(-1, 2)
+        with np.errstate(invalid="ignore"):  # inf − inf where a bound is absent
+            d_lower = np.nan_to_num(bounds[:, 0] - lp.row_lower[rows], nan=0.0)
+            d_upper = np.nan_to_num(bounds[:, 1] - lp.row_upper[rows], nan=0.0)
+        return rows, np.where(d_upper != 0, d_upper, d_lower)
+
 
 class Locator:
     """Rows and columns of the plan LP by item or technique and period."""

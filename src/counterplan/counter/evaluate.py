@@ -195,7 +195,7 @@ class Evaluator:
             tolerance = self.options.solver.tolerance_for("pdhg")
             return shortfall_reason(self.context, plan, edited, share, first_order,
                                     10 * tolerance)
-        if edit.columns or edit.coefficients or edit.cost:
+        if not edit.bounds_only:
             return shortfall_reason(self.context, plan, edited, share)
 
         def held(lp: LP, slacks: Slacks) -> Solution:
@@ -253,8 +253,7 @@ class Evaluator:
         else:
             exact = exact_options(self.lp, solver)
             tolerance = exact.tolerance_for(exact.algorithm)
-            if isinstance(self.warm, WarmPlan) and not (edit.columns or edit.coefficients
-                                                        or edit.cost):
+            if isinstance(self.warm, WarmPlan) and edit.bounds_only:
                 share = _theta(self.warm.share(edit), plan.id)
             else:
                 share = _share_lp(self.lp, edit, solver, plan.id)
@@ -291,12 +290,10 @@ def _share_lp(lp: LP, full: Edit, options: SolverOptions, name: str,
     change; solved to a vertex (:func:`run_exact`), or by pdhg from the plan's
     own point (θ = 0, feasible) when ``warm`` holds a first-order plan."""
     base = apply_edit(lp, Edit(columns=full.columns))
-    one = apply_edit(lp, Edit(row_bounds=full.row_bounds, columns=full.columns))
     n_rows, n_cols = base.matrix.shape
-    with np.errstate(invalid="ignore"):  # inf − inf where a bound is absent: not moved
-        d_upper = np.nan_to_num(one.row_upper - base.row_upper, nan=0.0)
-        d_lower = np.nan_to_num(one.row_lower - base.row_lower, nan=0.0)
-    d_row = np.where(d_upper != 0, d_upper, d_lower)
+    moved, change = full.row_changes(lp)
+    d_row = np.zeros(n_rows)
+    d_row[moved] = change
     cols = np.array([c for c, _ in full.pledges], dtype=np.int64)
     values = np.array([v for _, v in full.pledges], dtype=float)
     pick = sp.csc_matrix((np.ones(len(cols)), (np.arange(len(cols)), cols)),

@@ -94,7 +94,7 @@ class WarmPlan:
         bench_warm_simplex.py, docs/benchmarks.md).  An edit
         of the matrix or the costs, or one that adds columns, starts from the
         plan's basis and is followed by it: the factorization is lost anyway."""
-        refactor = bool(edit.coefficients or edit.cost or edit.columns)
+        refactor = not edit.bounds_only
         if refactor:
             self.h.setBasis(self.basis)
         undo = self._apply(edit)
@@ -118,14 +118,10 @@ class WarmPlan:
         Measured on the Brazil demo against the share LP built apart and
         solved from nothing: docs/benchmarks.md."""
         h, lp, inf = self.h, self.lp, highspy.kHighsInf
-        moved = list(edit.row_bounds.items())
-        rows = np.array([r for r, _ in moved], dtype=np.int32)
-        with np.errstate(invalid="ignore"):  # inf − inf where a bound is absent: not moved
-            d_upper = np.nan_to_num([hi - lp.row_upper[r] for r, (_, hi) in moved], nan=0.0)
-            d_lower = np.nan_to_num([lo - lp.row_lower[r] for r, (lo, _) in moved], nan=0.0)
-        change = np.where(d_upper != 0, d_upper, d_lower)
+        rows, change = edit.row_changes(lp)
         theta = self.n_cols
-        h.addCol(1.0 if lp.sense > 0 else -1.0, 0.0, 1.0, len(rows), rows, -change)
+        h.addCol(1.0 if lp.sense > 0 else -1.0, 0.0, 1.0, len(rows), rows.astype(np.int32),
+                 -change)
         n_pledges = len(edit.pledges)
         first_row = h.getNumRow()
         if n_pledges:

@@ -204,6 +204,12 @@ def _bounds(calendar: list[tuple[dt.date, dt.date] | None], p: NDArray[np.intp]
     return first[p], last[p]  # p = -1 picks the NaT at the end
 
 
+#: What a report whose cumulative activity falls is told (also by the web's
+#: check of one dated report against its neighbours).
+FALLS = "cumulative activity is lower than at the technique's previous report in the period"
+NEVER_FALLS = "report the activity from the period's start to the date (it never falls)"
+
+
 def _check_monotone(table: RawTable, problems: Problems, t: NDArray[np.intp],
                     p: NDArray[np.intp], date: NDArray[np.datetime64],
                     activity: FloatArray) -> None:
@@ -215,10 +221,7 @@ def _check_monotone(table: RawTable, problems: Problems, t: NDArray[np.intp],
     falls = same & (activity[order][1:] < activity[order][:-1])
     mask = np.zeros(len(t), dtype=bool)
     mask[order[1:][falls]] = True
-    problems.rows(table, mask, "cumulative activity is lower than at the technique's "
-                  "previous report in the period",
-                  "report the activity from the period's start to the date (it never falls)",
-                  activity)
+    problems.rows(table, mask, FALLS, NEVER_FALLS, activity)
 
 
 # -- indices -------------------------------------------------------------------
@@ -303,5 +306,5 @@ def _ratios(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-__all__ = ["COLUMNS", "Reports", "check_reports", "index_table", "period_dates",
-           "read_reports", "reports_of"]
+__all__ = ["COLUMNS", "FALLS", "NEVER_FALLS", "Reports", "check_reports", "index_table",
+           "period_dates", "read_reports", "reports_of"]

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from counterplan.cycle import Monitoring, MonitorOptions, PlanInForce, monitor, replan
 from counterplan.cycle.multistate import FilterMemory
-from counterplan.cycle.reports import Reports, period_dates, reports_of
+from counterplan.cycle.reports import FALLS, NEVER_FALLS, Reports, period_dates, reports_of
 from counterplan.errors import CounterplanError
 from counterplan.model import Economy
 from counterplan.web.models import (
@@ -178,20 +178,23 @@ def _between_neighbours(earlier: pd.DataFrame, technique: str, period: str, date
     if not before.empty:
         last = before.sort_values("date").iloc[-1]
         if activity < last["activity"]:
-            problems.append(f"cumulative activity is lower than at the technique's previous "
-                            f"report in the period ({last['activity']:g} on "
-                            f"{last['date'].isoformat()}) (value {activity:g}): report the "
-                            "activity from the period's start to the date (it never falls)")
+            problems.append(_against(FALLS, last, activity))
     if not after.empty:
         first = after.sort_values("date").iloc[0]
         if activity > first["activity"]:
-            problems.append(f"cumulative activity is higher than at the technique's next "
-                            f"report in the period ({first['activity']:g} on "
-                            f"{first['date'].isoformat()}) (value {activity:g}): report the "
-                            "activity from the period's start to the date (it never falls)")
+            problems.append(_against(RISES, first, activity))
     if problems:
         raise Refused(422, "the report does not fit the unit's earlier reports; nothing was "
                            "changed", problems)
+
+
+#: the counterpart of the library's FALLS, for a report dated before others
+RISES = "cumulative activity is higher than at the technique's next report in the period"
+
+
+def _against(message: str, neighbour: pd.Series, activity: float) -> str:
+    return (f"{message} ({neighbour['activity']:g} on {neighbour['date'].isoformat()}) "
+            f"(value {activity:g}): {NEVER_FALLS}")
 
 
 def watch(db: Session, e_got: Loaded, plan_id: int, unit: str | None,
