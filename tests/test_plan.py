@@ -100,8 +100,15 @@ def test_harmony_values_the_ratios_it_plans() -> None:
 
 @st.composite
 def economies(draw: st.DrawFn) -> Economy:
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    n_p, n_s, n_t = draw(st.integers(1, 5)), draw(st.integers(0, 2)), draw(st.integers(1, 4))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return random_economy(seed, draw(st.integers(1, 5)), draw(st.integers(0, 2)),
+                          draw(st.integers(1, 4)))
+
+
+def random_economy(seed: int, n_p: int, n_s: int, n_t: int) -> Economy:
+    """A random economy of ``n_p`` products, ``n_s`` stocks and ``n_t``
+    periods, drawn from ``seed`` (the property tests' economies)."""
+    rng = np.random.default_rng(seed)
     periods = [str(2026 + t) for t in range(n_t)]
     products = [f"p{i}" for i in range(n_p)]
     stocks = [f"k{i}" for i in range(n_s)]

@@ -149,11 +149,20 @@ class Scaled:
     row_plan: Any
     col_plan: Any
     cost_scale: float  # 1 + the largest cost in plan units
-    norm: float  # ‖Â‖₂ (estimate)
+    norm: float  # an upper bound on ‖Â‖₂: 1 (:func:`scale`)
 
 
 def scale(lp: LP, col_ref: FloatArray, xp: Any, sparse: Any) -> Scaled:
-    """Plan-relative units, then Pock–Chambolle equilibration."""
+    """Plan-relative units, then Pock–Chambolle equilibration.
+
+    The equilibration bounds the operator norm: with R_i and C_j the 1-norms
+    of row i and column j, Â_ij = A_ij / √(R_i C_j), and Schur's test with
+    the weights √R and √C gives ‖Â‖₂ ≤ 1.  The step is taken from that bound,
+    not from an estimate: power iteration approaches ‖Â‖₂ from below, and
+    where the two largest singular values are close it stops short (measured
+    on a plan of 30 rows: 0.9529 against 0.9566), so that τσ‖Â‖² > 1 and
+    the iteration never converged.  On generated plans of 300 and 1,000
+    products × 5 periods ‖Â‖₂ is 0.996 and 0.99999: the bound costs nothing."""
     size = row_sizes(lp, col_ref)
     m = sp.csr_matrix(sp.diags(1.0 / size) @ lp.matrix @ sp.diags(col_ref))
     # Pock–Chambolle with α = 1: rows and columns by the square root of their 1-norms
@@ -171,12 +180,11 @@ def scale(lp: LP, col_ref: FloatArray, xp: Any, sparse: Any) -> Scaled:
     cost_plan = np.abs(lp.cost * col_ref)
     m.sort_indices()
     mt = sp.csr_matrix(m.T)
-    norm = _norm_estimate(m, mt)
     dev = sparse.csr_matrix if xp is not np else _Split.of
     return Scaled(dev(m), dev(mt), xp.asarray(cost), xp.asarray(lo), xp.asarray(hi),
                   xp.asarray(lower), xp.asarray(upper), d_row, d_col,
                   xp.asarray(r), xp.asarray(c),
-                  1.0 + float(cost_plan.max(initial=0.0)), norm)
+                  1.0 + float(cost_plan.max(initial=0.0)), 1.0)
 
 
 class _Split:
@@ -204,21 +212,6 @@ class _Split:
         if _Split._pool is None:
             _Split._pool = ThreadPoolExecutor(MATVEC_THREADS)
         return np.concatenate(list(_Split._pool.map(lambda b: b @ v, self.blocks)))
-
-
-def _norm_estimate(m: sp.csr_matrix, mt: sp.csr_matrix, sweeps: int = 40) -> float:
-    """‖A‖₂ by power iteration on AᵀA (a slight overestimate is added)."""
-    rng = np.random.default_rng(0)
-    v = rng.standard_normal(m.shape[1])
-    v /= np.linalg.norm(v) or 1.0
-    value = 0.0
-    for _ in range(sweeps):
-        w = mt @ (m @ v)
-        value = float(np.linalg.norm(w))
-        if value == 0:
-            return 1.0
-        v = w / value
-    return math.sqrt(value) * 1.01
 
 
 class _Iterate:
