@@ -4,6 +4,7 @@ a transaction helper."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,10 +63,24 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+@functools.cache
+def newest_revision() -> str | None:
+    """The head of the migrations, read from their files once per process."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the database to the newest schema (creating it when empty)."""
+    """Bring the database to the newest schema (creating it when empty).  A
+    database already there is only asked its revision: Alembic's upgrade
+    would read and compile every migration file again (measured: 6 % of the
+    web tests' time, where each test opens a fresh copy)."""
     try:
         with engine.begin() as connection:
+            if MigrationContext.configure(connection).get_current_revision() == \
+                    newest_revision():
+                return
             config = alembic_config(engine)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
