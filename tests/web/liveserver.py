@@ -22,6 +22,17 @@ from counterplan.web.app import Settings, create_app
 CHROMIUM = os.environ.get("COUNTERPLAN_CHROMIUM", "/usr/bin/chromium")
 #: Screenshots of the browser tests, kept as artefacts (git-ignored).
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """The whole page as a JPEG in test-artifacts/, for people to look at.
+    JPEG at quality 80: a full-page PNG took a fifth of a browser test's time."""
+    ARTEFACTS.mkdir(exist_ok=True)
+    path = ARTEFACTS / f"{name}.jpg"
+    page.screenshot(path=str(path), full_page=True, type="jpeg", quality=80)
+    return path
+
+
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from liveserver import ARTEFACTS, serve
+from liveserver import screenshot, serve
 from webtests import PASSWORD
 
 expect.set_options(timeout=20_000)  # CI machines are shared: a page may take a while
@@ -51,10 +51,7 @@ class Session:
         return self.page
 
     def shot(self, name: str) -> Path:
-        ARTEFACTS.mkdir(exist_ok=True)
-        path = ARTEFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
+        return screenshot(self.page, name)
 
     def charts_drawn(self) -> int:
         """Wait until every chart of the page is drawn; return how many."""
@@ -175,7 +172,7 @@ def test_verdicts_norms_and_charts_read_for_people(browser: Browser, site: str,
     expect(verdict.locator("details .reason")).to_be_hidden()  # folded
     text = verdict.inner_text()
     assert not re.search(r"\d[eE][+-]?\d", text), text  # no 1e+06 for people
-    page.screenshot(path=str(_artefact(f"verdict-{width}")), full_page=True)
+    screenshot(page, f"verdict-{width}")
 
     report = page.locator("form", has=page.get_by_role("button", name="Report"))
     report.locator("input[name=activity]").fill("1e308")
@@ -185,10 +182,5 @@ def test_verdicts_norms_and_charts_read_for_people(browser: Browser, site: str,
            .locator("input[name=activity]")).to_have_value("1e308")
     width_used: Any = page.evaluate("document.documentElement.scrollWidth")
     assert width_used <= width + 1
-    page.screenshot(path=str(_artefact(f"report-refused-{width}")), full_page=True)
+    screenshot(page, f"report-refused-{width}")
     context.close()
-
-
-def _artefact(name: str) -> Path:
-    ARTEFACTS.mkdir(exist_ok=True)
-    return ARTEFACTS / f"{name}.png"

@@ -19,7 +19,7 @@ from counterplan.web import db as database
 from counterplan.web.app import Settings, create_app
 
 from conferences import NOTE, create
-from liveserver import ARTEFACTS, serve
+from liveserver import screenshot, serve
 from webtests import PASSWORD, Web
 
 expect.set_options(timeout=20_000)
@@ -52,8 +52,7 @@ def log_in(browser: Browser, site: str, name: str, width: int) -> tuple[Page, li
 
 
 def shot(page: Page, name: str) -> None:
-    ARTEFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
+    screenshot(page, name)
 
 
 def fits(page: Page, width: int) -> None:

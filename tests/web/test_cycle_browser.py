@@ -3,7 +3,7 @@ at 1280 and 390 pixels wide: the mining unit's delegate reports a dated
 month through the form, sees the unit's exceptions and its indices and
 acknowledges one with a note; the office sees its board, every unit's
 indices drawn and the exceptions escalated to it, newest first.
-Screenshots go to test-artifacts/ (cycle-unit-*.png, cycle-board-*.png)."""
+Screenshots go to test-artifacts/ (cycle-unit-*.jpg, cycle-board-*.jpg)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from counterplan.web import db as database
 from counterplan.web.app import Settings, create_app
 
 from cycletests import post_month, year_of_reports
-from liveserver import ARTEFACTS, serve
+from liveserver import screenshot, serve
 from webtests import PASSWORD, Web
 
 expect.set_options(timeout=20_000)
@@ -56,8 +56,7 @@ def log_in(browser: Browser, site: str, name: str, width: int) -> tuple[Page, li
 
 
 def shot(page: Page, name: str) -> None:
-    ARTEFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
+    screenshot(page, name)
 
 
 def fits(page: Page, width: int) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from liveserver import ARTEFACTS, serve
+from liveserver import screenshot, serve
 from webtests import PASSWORD
 
 expect.set_options(timeout=20_000)
@@ -52,8 +52,7 @@ class Person:
         return self.page
 
     def shot(self, name: str) -> None:
-        ARTEFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(ARTEFACTS / f"{name}-{self.width}.png"), full_page=True)
+        screenshot(self.page, f"{name}-{self.width}")
         used: Any = self.page.evaluate("document.documentElement.scrollWidth")
         assert used <= self.width + 1  # nothing wider than the screen: tables scroll inside
 
