@@ -51,10 +51,6 @@ def log_in(browser: Browser, site: str, name: str, width: int) -> tuple[Page, li
     return page, errors
 
 
-def shot(page: Page, name: str) -> None:
-    screenshot(page, name)
-
-
 def fits(page: Page, width: int) -> None:
     used: Any = page.evaluate("document.documentElement.scrollWidth")
     assert used <= width + 1  # tables scroll inside, the page does not
@@ -90,7 +86,7 @@ def test_a_better_norm_travels_from_adoption_to_a_proposal(browser: Browser, sit
     expect(office.get_by_text("A round is open")).to_be_visible()
     best = office.locator("#best-norms")
     expect(best.get_by_role("row").filter(has_text="flour").first).to_contain_text("north")
-    shot(office, f"conference-plan-best-norms-{width}")
+    screenshot(office, f"conference-plan-best-norms-{width}")
     fits(office, width)
 
     # a south member sees the offer, asks for the exact gain, proposes in one step
@@ -104,13 +100,13 @@ def test_a_better_norm_travels_from_adoption_to_a_proposal(browser: Browser, sit
     expect(south).to_have_url(f"{site}/plans/bakeries/units/south?exact=1#conference")
     offer = south.locator("#conference").get_by_role("row").filter(has_text="bake-south")
     expect(offer.get_by_role("link", name="compute")).to_have_count(0)
-    shot(south, f"conference-offer-{width}")
+    screenshot(south, f"conference-offer-{width}")
     fits(south, width)
     offer.get_by_role("button", name="Propose this norm for bake-south").click()
     made = south.locator("#made")
     expect(made).to_contain_text("fits the plan")
     expect(made).to_contain_text("bake-south")
     expect(made).to_contain_text("Matching the better norm of north")
-    shot(south, f"conference-proposed-{width}")
+    screenshot(south, f"conference-proposed-{width}")
     fits(south, width)
     assert north_errors == [] and office_errors == [] and south_errors == []

@@ -55,10 +55,6 @@ def log_in(browser: Browser, site: str, name: str, width: int) -> tuple[Page, li
     return page, errors
 
 
-def shot(page: Page, name: str) -> None:
-    screenshot(page, name)
-
-
 def fits(page: Page, width: int) -> None:
     used: Any = page.evaluate("document.documentElement.scrollWidth")
     assert used <= width + 1, used  # nothing wider than the screen: tables scroll inside
@@ -91,7 +87,7 @@ def test_a_unit_acknowledges_an_exception(browser: Browser, site: str, width: in
     expect(row).to_contain_text("repaired by November")
     expect(row.get_by_role("button", name="Acknowledge")).to_have_count(0)
     fits(page, width)
-    shot(page, f"cycle-unit-{width}")
+    screenshot(page, f"cycle-unit-{width}")
     assert errors == []
 
 
@@ -111,5 +107,5 @@ def test_the_offices_board(browser: Browser, site: str, width: int) -> None:
     expect(mining.locator(".state").first).to_have_text(re.compile("step|shortfall"))
     expect(page.locator("#no-reports")).to_contain_text("agro")
     fits(page, width)
-    shot(page, f"cycle-board-{width}")
+    screenshot(page, f"cycle-board-{width}")
     assert errors == []
