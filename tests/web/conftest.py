@@ -21,7 +21,15 @@ from counterplan.web import db as database
 from counterplan.web.app import Settings, create_app
 
 from liveserver import FLAGS, chromium_or_fail
-from webtests import Web, _admin, _seed, _with_database, fresh_copy, postgres_server
+from webtests import (
+    Web,
+    _admin,
+    _seed,
+    _with_database,
+    create_database,
+    fresh_copy,
+    postgres_server,
+)
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -36,7 +44,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
     server = postgres_server()
     name = f"counterplan_template_{uuid.uuid4().hex[:8]}"
     if server is not None:
-        _admin(server, f'CREATE DATABASE "{name}"')
+        create_database(server, name)
         made["postgresql"] = _with_database(server, name)
         _seed(made["postgresql"])
     yield made

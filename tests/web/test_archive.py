@@ -37,7 +37,16 @@ from counterplan.web.app import Settings, create_app
 from counterplan.web.archive import exporter, formats, restorer
 from test_cli import run
 
-from webtests import PASSWORD, User, Web, _admin, _with_database, postgres_server, snapshot
+from webtests import (
+    PASSWORD,
+    User,
+    Web,
+    _admin,
+    _with_database,
+    create_database,
+    postgres_server,
+    snapshot,
+)
 
 PLAN = "/api/plans/brazil"
 AGRO = f"{PLAN}/units/agro"
@@ -56,7 +65,7 @@ def new_empty(db_url: str, folder: Path) -> Iterator[str]:
         return
     server = postgres_server()
     assert server is not None
-    _admin(server, f'CREATE DATABASE "{name}"')
+    create_database(server, name)
     try:
         yield _with_database(server, name)
     finally:

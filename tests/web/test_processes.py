@@ -20,7 +20,7 @@ from test_cli import run
 
 from livehttp import LiveUser, at_once
 from liveserver import free_port
-from webtests import _admin, _with_database, postgres_server
+from webtests import _admin, _with_database, create_database, postgres_server
 
 
 def _children(pid: int) -> list[int]:
@@ -48,7 +48,7 @@ def test_two_processes_share_sessions_and_the_work(backend: str, tmp_path: Path)
         pytest.skip("no PostgreSQL server: set COUNTERPLAN_TEST_POSTGRES")
     name = f"counterplan_test_{uuid.uuid4().hex[:12]}"
     if server is not None:
-        _admin(server, f'CREATE DATABASE "{name}"')
+        create_database(server, name)
     url = (_with_database(server, name) if server is not None
            else f"sqlite:///{tmp_path / 'plan.db'}")
     port = free_port()

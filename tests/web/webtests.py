@@ -5,6 +5,7 @@ changed nothing."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
@@ -36,13 +37,30 @@ def _with_database(url: str, name: str) -> str:
     return sa.make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
-def _admin(url: str, statement: str) -> None:
-    """Run one statement on the server's maintenance database."""
+def _admin(url: str, statement: str) -> Any:
+    """Run one statement on the server's maintenance database; its first value."""
     engine = sa.create_engine(_with_database(url, "postgres").replace(
         "postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
     with engine.connect() as c:
-        c.execute(sa.text(statement))
+        result = c.execute(sa.text(statement))
+        first = result.scalar() if result.returns_rows else None
     engine.dispose()
+    return first
+
+
+def create_database(server: str, name: str, template: str = "template1") -> None:
+    """CREATE DATABASE ``name`` on ``server`` as a copy of ``template``."""
+    _admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template}"{_copy_strategy(server)}')
+
+
+@functools.cache
+def _copy_strategy(url: str) -> str:
+    """How CREATE DATABASE copies the template.  Since PostgreSQL 15 the
+    default writes every block of the copy to the WAL (0.4–0.6 s a copy of
+    the demo here); copying the files is about 0.05 s.  Older servers copy
+    the files anyway and know no STRATEGY."""
+    version = int(_admin(url, "SHOW server_version_num"))
+    return " STRATEGY FILE_COPY" if version >= 150000 else ""
 
 
 @contextmanager
@@ -58,7 +76,7 @@ def fresh_copy(templates: dict[str, str], backend: str, tmp_path: Path) -> Itera
     assert server is not None
     name = f"counterplan_test_{uuid.uuid4().hex[:12]}"
     template = sa.make_url(templates["postgresql"]).database
-    _admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    create_database(server, name, template)
     try:
         yield _with_database(server, name)
     finally:

@@ -22,8 +22,12 @@ COLOURS = {"steady": "#9e9e9e", "step": "#d62728", "slope": "#ff7f0e", "outlier"
 def index_figure(rows: pd.DataFrame, exceptions: pd.DataFrame) -> Figure:
     """One index's reports (rows of indices.csv) and its exceptions."""
     date = pd.to_datetime(rows["date"])
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, layout="constrained",
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
                                       height_ratios=[2.2, 1])
+    # fixed margins rather than layout="constrained", which took half of
+    # each plot's time (16 plots: 8 s → 4 s), for an index's plot is always
+    # laid out alike: ratios near 1 on the left, dates below
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.06, hspace=0.07)
     unit, technique = rows["unit_id"].iloc[0], rows["technique"].iloc[0]
     top.set_title(f"unit {unit}" if technique == "" else f"{technique} (unit {unit or '-'})")
     top.plot(date, rows["interval_index"], "o", color="black", ms=4,
