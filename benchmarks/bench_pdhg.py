@@ -100,7 +100,8 @@ def run_pdhg_job(p: Problem, args: argparse.Namespace) -> dict[str, Any]:
     from counterplan.plan.pdhg import Settings, run_pdhg
 
     r = run_pdhg(p.lp(), p.ref, Settings(args.tolerance, args.time_limit, 10**8, False))
-    return {"status": r.status, "x": r.x, "iterations": r.iterations, "seconds": r.seconds}
+    return {"status": r.status, "x": r.x, "iterations": r.iterations, "seconds": r.seconds,
+            "errors": r.errors}
 
 
 def run_highs_job(p: Problem, algorithm: str, args: argparse.Namespace) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def index_figure(rows: pd.DataFrame, exceptions: pd.DataFrame) -> Figure:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
                                       height_ratios=[2.2, 1])
     # fixed margins rather than layout="constrained", which took half of
-    # each plot's time (16 plots: 8 s → 4 s), for an index's plot is always
+    # each plot's time (16 plots: 8 s → 3.6 s), for an index's plot is always
     # laid out alike: ratios near 1 on the left, dates below
     fig.subplots_adjust(left=0.08, right=0.98, top=0.95, bottom=0.06, hspace=0.07)
     unit, technique = rows["unit_id"].iloc[0], rows["technique"].iloc[0]
