@@ -154,6 +154,23 @@ def test_a_warm_start_from_the_optimum_stops_at_once() -> None:
     assert cold.iterations > 100
 
 
+def test_the_time_limit_is_looked_at_every_iteration(monkeypatch) -> None:
+    """Between two checks of the stopping rule (every CHECK_EVERY iterations)
+    a plan of 10⁶ products spends over two minutes: the limit must stop the
+    iteration within one iteration of passing, counted from the start of the
+    solve.  A clock that moves one second each time it is read makes this
+    exact: the limit of 20 s passes after about 20 readings."""
+    clock = iter(range(10**6))
+    monkeypatch.setattr(pdhg_module, "time",
+                        types.SimpleNamespace(perf_counter=lambda: float(next(clock))))
+    economy = generate(GeneratorOptions(products=40, periods=3, seed=2, stocks=True))
+    lp = build_lp(economy, "kantorovich")
+    r = run_pdhg(lp, reference_activity(economy, lp), Settings(1e-6, 20, 10**7, False))
+    assert r.status == "time-limit"
+    assert 0 < r.iterations < pdhg_module.CHECK_EVERY
+    assert 20 < r.seconds < 30
+
+
 def test_a_warm_start_from_a_related_plan_is_faster_than_cold() -> None:
     economy = generate(GeneratorOptions(products=40, periods=3, seed=2, stocks=True))
     plan = solve(economy, options=_pdhg())

@@ -241,9 +241,10 @@ class _Monitor:
     """The checks every ``CHECK_EVERY`` iterations: errors, progress,
     certificates and limits.  ``check`` returns the status to stop with."""
 
-    def __init__(self, s: Scaled, settings: Settings, xp: Any):
+    def __init__(self, s: Scaled, settings: Settings, xp: Any, began: float | None = None):
         self.s, self.settings, self.xp = s, settings, xp
-        self.began = self.last_log = time.perf_counter()
+        self.last_log = time.perf_counter()
+        self.began = self.last_log if began is None else began
         self.certificate = _Certificates()
         self.errors: dict[str, float] = {}
 
@@ -268,6 +269,12 @@ class _Monitor:
         if total >= settings.iteration_limit:
             return "iteration-limit"
         return None
+
+    def out_of_time(self) -> bool:
+        """Past the time limit: looked at every iteration, since at 10⁶
+        products CHECK_EVERY iterations take over two minutes."""
+        limit = self.settings.time_limit
+        return limit is not None and time.perf_counter() - self.began > limit
 
 
 def _restart_due(r: float, residual0: float, previous: float, k: int, total: int) -> bool:
@@ -299,15 +306,16 @@ class _Work:
 
 
 def solve_scaled(s: Scaled, start: _Iterate, settings: Settings, xp: Any,
-                 warm: bool = False) -> Outcome:
+                 warm: bool = False, began: float | None = None) -> Outcome:
     """The restarted Halpern iteration with reflection on the scaled LP; a
-    ``warm`` start that already meets the stopping rule is the answer."""
+    ``warm`` start that already meets the stopping rule is the answer.  The
+    time limit counts from ``began`` (the scaling included), or from now."""
     eta = 0.998 / s.norm
     # the primal weight ω = 1 in plan-relative units: a unit of every activity weighs
     # as much as a unit of every valuation (PDLP's start, ‖c‖/‖b‖, converged more
     # slowly here); a warm start does not resume a related plan's ω (docs/solver.md)
     omega = 1.0
-    monitor = _Monitor(s, settings, xp)
+    monitor = _Monitor(s, settings, xp, began)
     if warm:
         errors = _errors(s, start, xp)
         if max(errors["primal"], errors["dual"], errors["gap"]) <= settings.tolerance:
@@ -320,7 +328,7 @@ def solve_scaled(s: Scaled, start: _Iterate, settings: Settings, xp: Any,
         _step(s, z, eta / omega, eta * omega, t, work)
         if k == 0:  # the fixed-point residual at the restart point
             residual0 = previous = _distance(z, t, omega, xp)
-        if total % CHECK_EVERY == 0:
+        if total % CHECK_EVERY == 0 or monitor.out_of_time():
             status = monitor.check(t, total, omega)
             if status is not None:
                 return status, t, total, monitor.errors
@@ -511,7 +519,7 @@ def run_pdhg(lp: LP, col_ref: FloatArray, settings: Settings, start: Start | Non
     z = _Iterate(x0, y0, s.matrix @ x0, s.matrix_t @ y0)
     with threadpool_limits(limits=1):
         status, t, iterations, errors = solve_scaled(s, z, settings, xp,
-                                                     warm=start is not None)
+                                                     warm=start is not None, began=began)
     x = _to_host(t.x, xp) * s.d_col
     y_min = _to_host(t.y, xp) * s.d_row
     rc = (_to_host(s.cost - t.aty, xp)) / s.d_col
