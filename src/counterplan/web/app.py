@@ -31,6 +31,8 @@ log = logging.getLogger("counterplan.web")
 __all__ = ["Settings", "State", "app_from_environment", "create_app", "settings_environment",
            "state_of"]
 DEFAULTS = Settings()
+#: every route of the JSON API and the pages
+ROUTES = (*api.router.routes, *api_govern.router.routes, *pages.router.routes)
 #: how `counterplan serve --processes N` hands its settings to each server process
 SETTINGS_VARIABLE = "COUNTERPLAN_WEB_SETTINGS"
 
@@ -73,9 +75,12 @@ def create_app(settings: Settings = DEFAULTS, engine: Engine | None = None) -> F
         return _refusal(request, Refused(exc.status_code,
                                          message.get(exc.status_code, str(exc.detail))))
 
-    app.include_router(api.router)
-    app.include_router(api_govern.router)
-    app.include_router(pages.router)
+    # the routes themselves, built once in the process, rather than
+    # include_router: that builds a copy of every route for each app on its
+    # first requests (150–450 ms an app, for each server process, and the web
+    # tests make an app per test); the routers add no prefix, tags or
+    # dependencies of their own that a copy would apply
+    app.router.routes.extend(ROUTES)
     app.mount("/static", Assets(), name="static")
     return app
 

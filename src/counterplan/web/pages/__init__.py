@@ -16,12 +16,10 @@ from fastapi import APIRouter
 from counterplan.web.pages import account, competition, cycle, govern, plan, unit
 from counterplan.web.pages.common import error_page
 
+#: the routes of every page, the same objects as in each part's router (no
+#: prefix, tags or dependencies to add, so no copy of them: app.py)
 router = APIRouter()
-router.include_router(account.router)
-router.include_router(plan.router)
-router.include_router(unit.router)
-router.include_router(cycle.router)
-router.include_router(competition.router)
-router.include_router(govern.router)
+for part in (account, plan, unit, cycle, competition, govern):
+    router.routes.extend(part.router.routes)
 
 __all__ = ["error_page", "router"]
