@@ -9,6 +9,7 @@ here, and fail under CI=true, so that CI cannot pass without them.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -21,15 +22,7 @@ from counterplan.web import db as database
 from counterplan.web.app import Settings, create_app
 
 from liveserver import FLAGS, chromium_or_fail
-from webtests import (
-    Web,
-    _admin,
-    _seed,
-    _with_database,
-    create_database,
-    fresh_copy,
-    postgres_server,
-)
+from webtests import Web, _seed, fresh_copy, new_database, postgres_server
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -42,14 +35,12 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
     made["sqlite"] = f"sqlite:///{folder / 'template.db'}"
     _seed(made["sqlite"])
     server = postgres_server()
-    name = f"counterplan_template_{uuid.uuid4().hex[:8]}"
-    if server is not None:
-        create_database(server, name)
-        made["postgresql"] = _with_database(server, name)
-        _seed(made["postgresql"])
-    yield made
-    if server is not None:
-        _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with contextlib.ExitStack() as stack:
+        if server is not None:
+            made["postgresql"] = stack.enter_context(
+                new_database(server, f"counterplan_template_{uuid.uuid4().hex[:8]}"))
+            _seed(made["postgresql"])
+        yield made
 
 
 @pytest.fixture(params=BACKENDS)

@@ -41,9 +41,7 @@ from webtests import (
     PASSWORD,
     User,
     Web,
-    _admin,
-    _with_database,
-    create_database,
+    new_database,
     postgres_server,
     snapshot,
 )
@@ -65,11 +63,8 @@ def new_empty(db_url: str, folder: Path) -> Iterator[str]:
         return
     server = postgres_server()
     assert server is not None
-    create_database(server, name)
-    try:
-        yield _with_database(server, name)
-    finally:
-        _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database(server, name) as url:
+        yield url
 
 
 @pytest.fixture

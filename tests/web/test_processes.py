@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from test_cli import run
 
 from livehttp import LiveUser, at_once
 from liveserver import free_port
-from webtests import _admin, _with_database, create_database, postgres_server
+from webtests import new_database, postgres_server
 
 
 def _children(pid: int) -> list[int]:
@@ -40,17 +41,22 @@ def test_several_processes_need_a_database_they_share(url: str) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.fixture
+def url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database on ``backend``, dropped after the test."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'plan.db'}"
+        return
+    server = postgres_server()
+    if server is None:
+        pytest.skip("no PostgreSQL server: set COUNTERPLAN_TEST_POSTGRES")
+    with new_database(server, f"counterplan_test_{uuid.uuid4().hex[:12]}") as made:
+        yield made
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_two_processes_share_sessions_and_the_work(backend: str, tmp_path: Path) -> None:
-    server = postgres_server() if backend == "postgresql" else None
-    if backend == "postgresql" and server is None:
-        pytest.skip("no PostgreSQL server: set COUNTERPLAN_TEST_POSTGRES")
-    name = f"counterplan_test_{uuid.uuid4().hex[:12]}"
-    if server is not None:
-        create_database(server, name)
-    url = (_with_database(server, name) if server is not None
-           else f"sqlite:///{tmp_path / 'plan.db'}")
+def test_two_processes_share_sessions_and_the_work(url: str, tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
@@ -96,5 +102,3 @@ def test_two_processes_share_sessions_and_the_work(backend: str, tmp_path: Path)
     finally:
         proc.terminate()
         proc.wait(timeout=60)
-        if server is not None:
-            _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -48,9 +48,15 @@ def _admin(url: str, statement: str) -> Any:
     return first
 
 
-def create_database(server: str, name: str, template: str = "template1") -> None:
-    """CREATE DATABASE ``name`` on ``server`` as a copy of ``template``."""
+@contextmanager
+def new_database(server: str, name: str, template: str = "template1") -> Iterator[str]:
+    """Database ``name`` on ``server``, a copy of ``template``, for the time
+    of the block (dropped after it); yields its URL."""
     _admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template}"{_copy_strategy(server)}')
+    try:
+        yield _with_database(server, name)
+    finally:
+        _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @functools.cache
@@ -76,11 +82,8 @@ def fresh_copy(templates: dict[str, str], backend: str, tmp_path: Path) -> Itera
     assert server is not None
     name = f"counterplan_test_{uuid.uuid4().hex[:12]}"
     template = sa.make_url(templates["postgresql"]).database
-    create_database(server, name, template)
-    try:
-        yield _with_database(server, name)
-    finally:
-        _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database(server, name, template) as url:
+        yield url
 
 
 def _seed(url: str) -> None:
