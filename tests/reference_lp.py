@@ -6,7 +6,7 @@ scipy.optimize.linprog.  The tests compare counterplan against it."""
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -290,6 +290,19 @@ def largest_share(folder: Folder, kind: str | None, changes: Changes, **options:
                   bounds=np.vstack([np.column_stack([ref.lower, ref.upper]), [[0.0, 1.0]]]),
                   method="highs")
     return float(res.x[-1]) if res.status == 0 else 0.0
+
+
+def with_pledges(ref: Reference, folder: Folder,
+                 pledges: list[tuple[str, str | None, float]], theta: float) -> Reference:
+    """``ref`` (built without pledges) with θ of every pledge: the pledged
+    activity's lower bound raised to θ × value, the largest pledge binding,
+    as :func:`build` does."""
+    lower = ref.lower.copy()
+    for t, period, v in pledges:
+        for p in folder.periods if period is None else [period]:
+            j = ref.cols[("x", t, p)]
+            lower[j] = max(lower[j], theta * v)
+    return replace(ref, lower=lower)
 
 
 def scaled(folder: Folder, changes: Changes, theta: float) -> Changes:

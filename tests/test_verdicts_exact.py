@@ -176,25 +176,23 @@ def test_shares_on_small_economies_are_the_largest_feasible(tmp_path_factory, da
 
 # -- reconcile ---------------------------------------------------------------------------
 
-def _optimum_with(reference: ref.Folder, kind: str, changes: ref.Changes, theta: float,
-                  resources: dict[str, float] | None) -> float | None:
-    pledged = ref.Changes([(t, p, theta * v) for t, p, v in changes.pledges], changes.norms,
-                          changes.capacity)
-    result = ref.solve(ref.build(reference, kind, pledged, resources=resources))
-    return None if result is None else result.objective
-
-
 def _kept_share(reference: ref.Folder, kind: str, changes: ref.Changes,
                 resources: dict[str, float] | None) -> tuple[float, float]:
     """The optimum z* with the structural changes, and the largest θ of the
-    pledges at which the reference optimum is still z* (bisection)."""
-    optimum = _optimum_with(reference, kind, changes, 0.0, resources)
-    assert optimum is not None
+    pledges at which the reference optimum is still z* (bisection).  The
+    reference LP is built once without the pledges; each step sets the
+    pledged activities' lower bounds, as ref.build does for a pledge."""
+    base = ref.build(reference, kind, ref.Changes([], changes.norms, changes.capacity),
+                     resources=resources)
+    unpledged = ref.solve(base)
+    assert unpledged is not None
+    optimum = unpledged.objective
     sense = -1.0 if kind == "min-resource" else 1.0
 
     def keeps(theta: float) -> bool:
-        z = _optimum_with(reference, kind, changes, theta, resources)
-        return z is not None and (z - optimum) * sense >= -1e-12 * max(1.0, abs(optimum))
+        result = ref.solve(ref.with_pledges(base, reference, changes.pledges, theta))
+        return result is not None and \
+            (result.objective - optimum) * sense >= -1e-12 * max(1.0, abs(optimum))
 
     if keeps(1.0):
         return optimum, 1.0
