@@ -63,9 +63,9 @@ from counterplan.plan.scaling import row_sizes
 FloatArray = NDArray[np.float64]
 
 CHECK_EVERY = 64
-#: the restart conditions are looked at every this many iterations (32 against 16:
-#: 13.5 % fewer iterations in all over 15 generated plans, docs/benchmarks.md)
-RESTART_EVERY = 32
+#: the restart conditions are looked at every this many iterations (32 took 13.5 %
+#: fewer over 15 plans of up to 2,000 products, but 54 % more at 10⁴: docs/benchmarks.md)
+RESTART_EVERY = 16
 #: ρ in (1 + ρ) T(z) − ρ z: 1 reflects (cuPDLPx), 0 is plain Halpern
 REFLECTION = 1.0
 RESTART_SUFFICIENT, RESTART_NECESSARY, RESTART_ARTIFICIAL = 0.2, 0.8, 0.36
