@@ -142,13 +142,9 @@ def build(folder: Folder, kind: str | None = None, changes: Changes | None = Non
         cost.append(c)
         return cols[key]
 
-    pledged: dict[tuple[str, str], float] = {}  # every pledge holds: the largest binds
-    for t, period, v in changes.pledges:
-        for p in periods if period is None else [period]:
-            pledged[(t, p)] = max(pledged.get((t, p), 0.0), v)
     for p in periods:
-        for j in techs:
-            lo = max(float(folder.techniques.loc[j, "min"]), pledged.get((j, p), 0.0))
+        for j in techs:  # the pledges' lower bounds are set at the end (with_pledges)
+            lo = max(float(folder.techniques.loc[j, "min"]), 0.0)
             column(("x", j, p), lo, float(folder.techniques.loc[j, "max"]))
         for s in stocks:
             column(("K", s, p), 0.0, INF)
@@ -242,9 +238,10 @@ def build(folder: Folder, kind: str | None = None, changes: Changes | None = Non
         b_ub.append(a)
         ub_rows.append(("harmony", item, p))
     n = len(lower)
-    return Reference(np.array(cost), _sparse(ub, n), np.array(b_ub), _sparse(eq, n),
-                     np.array(b_eq), np.array(lower), np.array(upper),
-                     kind != "min-resource", ub_rows, eq_rows, cols)
+    unpledged = Reference(np.array(cost), _sparse(ub, n), np.array(b_ub), _sparse(eq, n),
+                          np.array(b_eq), np.array(lower), np.array(upper),
+                          kind != "min-resource", ub_rows, eq_rows, cols)
+    return with_pledges(unpledged, folder, changes.pledges, 1.0)
 
 
 def _sparse(rows: list[dict[int, float]], n: int) -> sp.csr_matrix:
@@ -295,8 +292,8 @@ def largest_share(folder: Folder, kind: str | None, changes: Changes, **options:
 def with_pledges(ref: Reference, folder: Folder,
                  pledges: list[tuple[str, str | None, float]], theta: float) -> Reference:
     """``ref`` (built without pledges) with θ of every pledge: the pledged
-    activity's lower bound raised to θ × value, the largest pledge binding,
-    as :func:`build` does."""
+    activity's lower bound raised to θ × value.  Every pledge holds, so the
+    largest binds.  :func:`build` sets the pledges (θ = 1) through this."""
     lower = ref.lower.copy()
     for t, period, v in pledges:
         for p in folder.periods if period is None else [period]:
